@@ -1,0 +1,208 @@
+"""Command line: `corridor run`, `corridor compare`, `corridor scenarios ...`.
+
+Bad input ends with one line on stderr naming the field and the fix, and exit
+code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from corridor.errors import CorridorInputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Simulate an irregular-migration corridor.")
+scenarios_app = typer.Typer(no_args_is_help=True, help="List, show and validate scenarios.")
+app.add_typer(scenarios_app, name="scenarios")
+console = Console()
+err_console = Console(stderr=True)
+
+# outputs shown in the summary table: (column, how it is summarised)
+SUMMARY = [
+    ("departures", "sum"),
+    ("arrivals", "sum"),
+    ("arrivals_small_boat", "sum"),
+    ("deaths_in_transit", "sum"),
+    ("interceptions", "sum"),
+    ("asylum_claims", "sum"),
+    ("trafficking_referrals", "sum"),
+    ("in_criminal_exploitation", "stock"),
+    ("prison_population", "stock"),
+    ("minors_in_care", "stock"),
+    ("missing_from_care", "stock"),
+    ("removals", "sum"),
+    ("remittances_gbp", "sum"),
+    ("smuggler_revenue_gbp", "sum"),
+    ("gang_revenue_gbp", "sum"),
+    ("origin_young_men", "stock"),
+]
+
+ScenarioArg = Annotated[str, typer.Argument(help="Bundled scenario name or a YAML file.")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Random seed.")]
+AgentsOpt = Annotated[int, typer.Option("--agents", min=100, max=20_000_000, help="Number of simulated persons.")]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("months"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+def _simulate(scenario, agents: int, seed: int, record_events: bool = False, label: str | None = None):
+    from corridor.engine import Simulation
+
+    sim = Simulation(scenario, agents=agents, seed=seed, record_events=record_events)
+    with _progress() as progress:
+        task = progress.add_task(label or scenario.name, total=sim.n_months)
+        return sim.run(progress=lambda done, total: progress.update(task, completed=done))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def summary_table(series, title: str) -> Table:
+    table = Table(title=title)
+    for col in ("output", "total", "peak", "peak month", "last month"):
+        table.add_column(col, justify="left" if col == "output" else "right")
+    for name, kind in SUMMARY:
+        col = series[name]
+        total = _fmt(col.sum()) if kind == "sum" else "-"
+        peak = int(col.to_numpy().argmax())
+        table.add_row(name, total, _fmt(col.iloc[peak]), series["month"].iloc[peak], _fmt(col.iloc[-1]))
+    return table
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg = "albania-uk",
+    seed: SeedOpt = 0,
+    agents: AgentsOpt = 100_000,
+    out: Annotated[Path, typer.Option("--out", help="Output folder for series.parquet and manifest.json.")] = Path(
+        "runs/latest"
+    ),
+    life_events: Annotated[bool, typer.Option("--life-events", help="Also write person-level life events.")] = False,
+) -> None:
+    """Run a scenario and write DIR/series.parquet and DIR/manifest.json."""
+    from corridor.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    _check_writable(out)
+    results = _simulate(sc, agents, seed, record_events=life_events)
+    results.write(out)
+    console.print(summary_table(results.series, f"{sc.name}: {sc.start}..{sc.end}, {agents:,} agents, seed {seed}"))
+    console.print(f"wall time {results.manifest['wall_seconds']:.1f} s; results in [bold]{out}[/bold]")
+
+
+@app.command()
+def compare(
+    baseline: Annotated[str, typer.Argument(help="Baseline scenario name or YAML file.")],
+    variant: Annotated[str, typer.Argument(help="Policy variant scenario name or YAML file.")],
+    seed: SeedOpt = 0,
+    agents: AgentsOpt = 100_000,
+    since: Annotated[str | None, typer.Option(help="Sum from this month (YYYY-MM); default the whole horizon.")] = None,
+) -> None:
+    """Run two scenarios with common random numbers and print the difference the policy makes."""
+    from corridor.scenario import load_scenario, parse_month
+
+    a, b = load_scenario(baseline), load_scenario(variant)
+    if since is not None:
+        try:
+            parse_month(since)
+        except ValueError as exc:
+            raise CorridorInputError(f"--since: {exc}") from None
+    ra = _simulate(a, agents, seed, label=a.name).series
+    rb = _simulate(b, agents, seed, label=b.name).series
+    if since is not None:
+        ra, rb = ra[ra["month"] >= since], rb[rb["month"] >= since]
+    table = Table(title=f"{b.name} vs {a.name} (seed {seed}, {agents:,} agents, common random numbers)")
+    for col in ("output", a.name, b.name, "difference", "change"):
+        table.add_column(col, justify="left" if col == "output" else "right")
+    for name, kind in SUMMARY:
+        x = ra[name].sum() if kind == "sum" else ra[name].iloc[-1]
+        y = rb[name].sum() if kind == "sum" else rb[name].iloc[-1]
+        change = f"{(y - x) / x:+.1%}" if x else "-"
+        table.add_row(name + ("" if kind == "sum" else " (last)"), _fmt(x), _fmt(y), f"{y - x:+,.0f}", change)
+    console.print(table)
+
+
+def _check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CorridorInputError(f"--out {out}: cannot create folder ({exc.strerror}); choose a writable path") from None
+    if not out.is_dir():
+        raise CorridorInputError(f"--out {out}: not a folder; choose a folder path")
+
+
+@scenarios_app.command("list")
+def scenarios_list() -> None:
+    """One line per bundled scenario with its description."""
+    from corridor.scenario import scenario_descriptions
+
+    for name, description in scenario_descriptions():
+        console.print(f"[bold]{name}[/bold]  {description}", highlight=False)
+
+
+@scenarios_app.command("show")
+def scenarios_show(name: ScenarioArg) -> None:
+    """Print a resolved scenario: every parameter with value, bounds, prior and source, and the events."""
+    from corridor.paramdoc import parameter_table_markdown
+    from corridor.scenario import load_scenario
+
+    console.print(parameter_table_markdown(load_scenario(name)), markup=False, highlight=False)
+
+
+@scenarios_app.command("validate")
+def scenarios_validate(file: ScenarioArg) -> None:
+    """Validate a scenario file (schema, bounds, events); exit 2 with the first problem."""
+    from corridor.scenario import load_scenario
+
+    sc = load_scenario(file)
+    n = sum(len(g) for g in sc.parameters.values())
+    console.print(f"ok: {sc.name}: {n} parameters, {len(sc.events)} events, {sc.start}..{sc.end} ({sc.n_months} months)")
+
+
+def _register_analysis() -> None:
+    try:
+        from corridor.cli_analysis import register
+    except ImportError:  # the calibration commands need their optional dependencies
+        return
+    register(app)
+
+
+_register_analysis()
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except CorridorInputError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted; no result file was left half-written")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and aborts carry their own exit codes
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise

@@ -1,0 +1,40 @@
+"""Numba kernels shared by several mechanisms: one fused pass over the persons."""
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True)
+def select_in_states(state, codes):
+    """Indices of persons whose state is in ``codes`` (one pass)."""
+    flag = np.zeros(32, dtype=np.bool_)
+    for c in codes:
+        flag[c] = True
+    n = 0
+    out = np.empty(state.shape[0], dtype=np.int64)
+    for i in range(state.shape[0]):
+        if flag[state[i]]:
+            out[n] = i
+            n += 1
+    return out[:n]
+
+
+@nb.njit(cache=True)
+def count_ties_in_states(persons, tie_ptr, tie_idx, state, codes):
+    """For each person, how many of their ties are in one of ``codes`` (CSR scan)."""
+    flag = np.zeros(32, dtype=np.bool_)
+    for c in codes:
+        flag[c] = True
+    out = np.zeros(persons.shape[0], dtype=np.int32)
+    for k in range(persons.shape[0]):
+        i = persons[k]
+        n = 0
+        for j in range(tie_ptr[i], tie_ptr[i + 1]):
+            if flag[state[tie_idx[j]]]:
+                n += 1
+        out[k] = n
+    return out
+
+
+def logistic(x):
+    return 1.0 / (1.0 + np.exp(-x))

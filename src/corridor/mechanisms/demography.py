@@ -1,0 +1,126 @@
+"""Demography of the origin population: births, deaths, emigration elsewhere.
+
+Not one of M1-M11 but the ground they stand on: young men age into the
+decision window, children are born during the horizon, and most Albanian
+emigration goes to other countries (albania_population.csv: 423,700 emigrants
+in 2011-2020, 242,800 returns), which empties the origin regions too.
+"""
+
+import numba as nb
+import numpy as np
+from pydantic import Field
+
+from corridor.mechanisms.base import COUNT, Mechanism, MechanismParams
+from corridor.rng import uniform_at
+from corridor.states import IN_UK, REGIONS, State
+
+
+class DemographyParams(MechanismParams):
+    real_origin_population: float = Field(ge=1_000, le=10_000_000, description="persons at origin in 2012")
+    initial_uk_diaspora_persons: float = Field(ge=0, le=1_000_000)
+    share_male: float = Field(ge=0.3, le=0.7)
+    age_share_0_14: float = Field(ge=0, le=0.5)
+    age_share_15_29: float = Field(ge=0, le=0.5)
+    age_share_30_44: float = Field(ge=0, le=0.5)
+    age_share_45_64: float = Field(ge=0, le=0.5)
+    region_share_north: float = Field(ge=0.01, le=0.9)
+    region_share_tirana_durres: float = Field(ge=0.01, le=0.9)
+    household_size_mean: float = Field(ge=1, le=10, description="persons per household")
+    ties_per_person: float = Field(ge=1, le=50, description="kin and friend ties, integer")
+    initial_savings_months_of_income: float = Field(ge=0, le=120)
+    initial_share_legal_resident: float = Field(ge=0, le=1)
+    initial_share_undocumented: float = Field(ge=0, le=1)
+    initial_share_criminal_exploitation: float = Field(ge=0, le=1)
+    initial_share_in_prison: float = Field(ge=0, le=1)
+    births_per_1000_per_year: float = Field(ge=0, le=50)
+    mortality_gompertz_a_per_year: float = Field(ge=0, le=0.01)
+    mortality_gompertz_b_per_year: float = Field(ge=0.01, le=0.2)
+    emigration_elsewhere_rate_per_year: float = Field(ge=0, le=0.5, description="ages 18-39 at origin")
+    return_from_elsewhere_rate_per_year: float = Field(ge=0, le=0.5)
+
+
+_IN_UK = np.array([int(s) for s in IN_UK], dtype=np.int8)
+
+
+@nb.njit(cache=True)
+def _demography_kernel(state, birth_month, sex_male, region, t, k_death, k_emig, gomp_a, gomp_b, p_emig, p_return, in_uk, young, origin_pop):
+    """Births, deaths, emigration elsewhere and returns, and the young-men census, in one pass."""
+    births = deaths = emig = ret = 0
+    uk = np.zeros(16, dtype=np.bool_)
+    for c in in_uk:
+        uk[c] = True
+    for i in range(state.shape[0]):
+        s = state[i]
+        if s == 0:  # UNBORN
+            if birth_month[i] == t:
+                state[i] = 1
+                births += 1
+            continue
+        if s == 11 or s == 12:  # dead
+            continue
+        age = (t - birth_month[i]) / 12.0
+        hazard = gomp_a * np.exp(gomp_b * age) / 12.0
+        if uniform_at(k_death, t, i) < hazard:
+            state[i] = 12
+            deaths += 1
+            continue
+        if s == 1 and 18.0 <= age < 40.0 and uniform_at(k_emig, t, i) < p_emig:
+            state[i] = 10
+            emig += 1
+            s = 10
+        elif s == 10 and uniform_at(k_emig, t, i) < p_return:
+            state[i] = 1
+            ret += 1
+            s = 1
+        if s == 1:
+            origin_pop[region[i]] += 1
+        if sex_male[i] and 15.0 <= age < 30.0:
+            if s == 1:
+                young[region[i], 0] += 1
+            elif uk[s]:
+                young[region[i], 1] += 1
+    return births, deaths, emig, ret
+
+
+class Demography(Mechanism):
+    name = "demography"
+    mechanism_id = "D"
+    Params = DemographyParams
+    outputs = {
+        "births": COUNT,
+        "deaths_other": COUNT,
+        "emigrated_elsewhere": COUNT,
+        "returned_from_elsewhere": COUNT,
+        "origin_young_men": COUNT,
+        **{f"origin_young_men_{r}": COUNT for r in REGIONS},
+    }
+
+    def init(self, sim):
+        # [region, 0=at origin / 1=in the UK] young men 15-29, refreshed each month
+        sim.young_men = np.zeros((len(REGIONS), 2), dtype=np.int64)
+        sim.origin_population_by_region = np.zeros(len(REGIONS), dtype=np.int64)
+
+    def begin_month(self, sim, t):
+        p = sim.p.demography
+        pop = sim.pop
+        sim.young_men[:] = 0
+        sim.origin_population_by_region[:] = 0
+        births, deaths, emig, ret = _demography_kernel(
+            pop.state, pop.birth_month, pop.sex_male, pop.region, t,
+            sim.streams.key("demography.death"), sim.streams.key("demography.emigration"),
+            p.mortality_gompertz_a_per_year, p.mortality_gompertz_b_per_year,
+            1.0 - (1.0 - p.emigration_elsewhere_rate_per_year) ** (1 / 12),
+            1.0 - (1.0 - p.return_from_elsewhere_rate_per_year) ** (1 / 12),
+            _IN_UK, sim.young_men, sim.origin_population_by_region,
+        )  # fmt: skip
+        sim.count("births", births)
+        sim.count("deaths_other", deaths)
+        sim.count("emigrated_elsewhere", emig)
+        sim.count("returned_from_elsewhere", ret)
+        sim.count("origin_young_men", sim.young_men[:, 0].sum())
+        for r, name in enumerate(REGIONS):
+            sim.count(f"origin_young_men_{name}", sim.young_men[r, 0])
+
+
+assert int(State.UNBORN) == 0 and int(State.AT_ORIGIN) == 1 and int(State.EMIGRATED_ELSEWHERE) == 10
+assert int(State.DEAD_IN_TRANSIT) == 11 and int(State.DEAD_OTHER) == 12

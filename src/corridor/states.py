@@ -1,0 +1,47 @@
+"""Life-course states of a person (MODEL.md, "Person life course").
+
+A person is an index; their state is one int8 in ``Population.state``. Every
+person slot is in exactly one state, so the stocks of all states except
+``UNBORN`` add up to every person the model has ever held (conservation).
+"""
+
+from enum import IntEnum
+
+
+class State(IntEnum):
+    UNBORN = 0  # reserved slot for a birth scheduled later in the horizon
+    AT_ORIGIN = 1
+    IN_TRANSIT = 2
+    IN_CARE = 3  # unaccompanied minor in local-authority care
+    MISSING_FROM_CARE = 4
+    ASYLUM_PENDING = 5
+    UNDOCUMENTED = 6  # refused or never claimed; informal work (car wash)
+    LEGAL_RESIDENT = 7  # granted asylum, leave via family, or sponsored
+    CRIMINAL_EXPLOITATION = 8
+    IN_PRISON = 9
+    EMIGRATED_ELSEWHERE = 10  # left for another destination (EU)
+    DEAD_IN_TRANSIT = 11
+    DEAD_OTHER = 12
+
+
+N_STATES = len(State)
+COUNTED_STATES = [s for s in State if s != State.UNBORN]
+STOCK_COLUMNS = [f"stock_{s.name.lower()}" for s in COUNTED_STATES]
+
+# states of a person who is in the UK (for ties abroad, remittances, removal)
+IN_UK = (
+    State.IN_CARE,
+    State.MISSING_FROM_CARE,
+    State.ASYLUM_PENDING,
+    State.UNDOCUMENTED,
+    State.LEGAL_RESIDENT,
+    State.CRIMINAL_EXPLOITATION,
+    State.IN_PRISON,
+)
+ALIVE = (State.AT_ORIGIN, State.IN_TRANSIT, *IN_UK, State.EMIGRATED_ELSEWHERE)
+
+# asylum status, independent of the life-course state
+ASYLUM_NONE, ASYLUM_PENDING, ASYLUM_GRANTED, ASYLUM_REFUSED = 0, 1, 2, 3
+
+ROUTES = ("lorry", "small_boat")
+REGIONS = ("north", "tirana_durres", "centre_south")
