@@ -60,10 +60,10 @@ def _progress() -> Progress:
     )
 
 
-def _simulate(scenario, agents: int, seed: int, record_events: bool = False, label: str | None = None):
+def _simulate(scenario, agents: int, seed: int, record_events: bool = False, label: str | None = None, threads: int = 1):
     from corridor.engine import Simulation
 
-    sim = Simulation(scenario, agents=agents, seed=seed, record_events=record_events)
+    sim = Simulation(scenario, agents=agents, seed=seed, record_events=record_events, threads=threads)
     with _progress() as progress:
         task = progress.add_task(label or scenario.name, total=sim.n_months)
         return sim.run(progress=lambda done, total: progress.update(task, completed=done))
@@ -94,13 +94,14 @@ def run(
         "runs/latest"
     ),
     life_events: Annotated[bool, typer.Option("--life-events", help="Also write person-level life events.")] = False,
+    threads: Annotated[int, typer.Option("--threads", min=1, max=256, help="Threads for the person passes.")] = 1,
 ) -> None:
     """Run a scenario and write DIR/series.parquet and DIR/manifest.json."""
     from corridor.scenario import load_scenario
 
     sc = load_scenario(scenario)
     _check_writable(out)
-    results = _simulate(sc, agents, seed, record_events=life_events)
+    results = _simulate(sc, agents, seed, record_events=life_events, threads=threads)
     results.write(out)
     console.print(summary_table(results.series, f"{sc.name}: {sc.start}..{sc.end}, {agents:,} agents, seed {seed}"))
     console.print(f"wall time {results.manifest['wall_seconds']:.1f} s; results in [bold]{out}[/bold]")
@@ -195,14 +196,12 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted; no result file was left half-written")
         sys.exit(130)
-    except Exception as exc:  # click usage errors and aborts carry their own exit codes
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # usage errors of Typer's (vendored) click carry their own exit codes
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Exit":
+            sys.exit(getattr(exc, "exit_code", 0))
+        if type(exc).__name__ == "Abort":
             sys.exit(1)
         raise

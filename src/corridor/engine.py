@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from types import SimpleNamespace
 
+import numba
 import numpy as np
 
 from corridor.kernels import logistic
@@ -27,9 +28,14 @@ from corridor.states import N_STATES
 class Simulation:
     """One run of a scenario with a number of agents and a seed."""
 
-    def __init__(self, scenario: Scenario, agents: int = 20_000, seed: int = 0, record_events: bool = False):
+    def __init__(
+        self, scenario: Scenario, agents: int = 20_000, seed: int = 0, record_events: bool = False, threads: int = 1
+    ):
         if agents < 100:
             raise ValueError("agents must be at least 100")
+        # one thread by default: ensembles run one simulation per core, and
+        # oversubscribed numba threads spin; results never depend on the count
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
         self.scenario = scenario
         self.n_months = scenario.n_months
         self.seed = int(seed)

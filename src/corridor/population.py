@@ -26,8 +26,8 @@ class Population:
     employed: np.ndarray  # bool
     debt_gbp: np.ndarray  # float32, owed to smugglers or gangs
     asylum_status: np.ndarray  # int8
-    asylum_decision_month: np.ndarray  # int16, scheduled
     due_month: np.ndarray  # int16, scheduled end of a timed state (arrival, release)
+    death_month: np.ndarray  # int16, scheduled month of death from other causes
     route: np.ndarray  # int8, route of the last crossing (-1 none)
     lured: np.ndarray  # bool, recruited by a gang for the crossing (M4)
     referred: np.ndarray  # bool, referred as a potential trafficking victim
@@ -36,6 +36,8 @@ class Population:
     tie_idx: np.ndarray  # int32, CSR column indices
     household_region: np.ndarray  # int8
     household_savings_gbp: np.ndarray  # float32
+    household_ptr: np.ndarray  # int64, persons of household h are household_ptr[h]:household_ptr[h + 1]
+    chunk_bounds: np.ndarray  # int64, N_CHUNKS + 1 household-aligned bounds for parallel passes
 
     @property
     def capacity(self) -> int:
@@ -57,8 +59,11 @@ def _ages_months(rng: np.random.Generator, n: int, shares: list[float]) -> np.nd
 def build_population(n_agents: int, horizon: int, p, seed: int) -> tuple[Population, int]:
     """Initial population of 2012 plus reserved birth slots.
 
-    ``p`` is the demography parameter namespace. Returns the population and the
-    number of initial persons (the rest of the slots are births to come).
+    ``p`` is the demography parameter namespace. Persons are stored household by
+    household (a household is a contiguous index range, households ordered by
+    region), so a pass over persons is a pass over households and villages too.
+    Returns the population and the number of initial persons (the rest of the
+    slots are births to come).
     """
     rng = np.random.Generator(np.random.PCG64([seed, 7001]))
     shares = [p.age_share_0_14, p.age_share_15_29, p.age_share_30_44, p.age_share_45_64]
@@ -85,9 +90,15 @@ def build_population(n_agents: int, horizon: int, p, seed: int) -> tuple[Populat
     birth_month[d] = -rng.integers(20 * 12, 45 * 12, size=n_diaspora)
     sex_male[d] = rng.random(n_diaspora) < 0.8
     state[d] = _diaspora_states(rng, n_diaspora, p)
+    death_month = _death_months(rng, birth_month, p.mortality_gompertz_a_per_year, p.mortality_gompertz_b_per_year)
 
     household, household_region, n_households = _households(rng, region, p.household_size_mean)
-    tie_ptr, tie_idx = _ties(rng, region, int(p.ties_per_person))
+    order = np.argsort(household, kind="stable")
+    state, birth_month, sex_male, region, household, death_month = (
+        a[order] for a in (state, birth_month, sex_male, region, household, death_month)
+    )
+    household_ptr = np.concatenate(([0], np.cumsum(np.bincount(household, minlength=n_households)))).astype(np.int64)
+    tie_ptr, tie_idx = _village_ties(rng, region, int(p.ties_per_person), int(p.village_size_persons))
     income_months = p.initial_savings_months_of_income
     savings = rng.lognormal(np.log(max(income_months, 1e-3) * 400.0), 0.8, n_households).astype(np.float32)
 
@@ -100,8 +111,8 @@ def build_population(n_agents: int, horizon: int, p, seed: int) -> tuple[Populat
         employed=np.zeros(cap, dtype=bool),
         debt_gbp=np.zeros(cap, dtype=np.float32),
         asylum_status=np.full(cap, ASYLUM_NONE, dtype=np.int8),
-        asylum_decision_month=np.full(cap, -1, dtype=np.int16),
         due_month=np.full(cap, -1, dtype=np.int16),
+        death_month=death_month,
         route=np.full(cap, -1, dtype=np.int8),
         lured=np.zeros(cap, dtype=bool),
         referred=np.zeros(cap, dtype=bool),
@@ -110,8 +121,32 @@ def build_population(n_agents: int, horizon: int, p, seed: int) -> tuple[Populat
         tie_idx=tie_idx,
         household_region=household_region,
         household_savings_gbp=savings,
+        household_ptr=household_ptr,
+        chunk_bounds=_chunk_bounds(household_ptr, cap),
     )
     return pop, n_agents
+
+
+N_CHUNKS = 64  # fixed, so results never depend on the number of threads
+
+
+def _chunk_bounds(household_ptr: np.ndarray, cap: int) -> np.ndarray:
+    """Split persons into chunks that end on household boundaries (for race-free parallel passes)."""
+    targets = np.linspace(0, cap, N_CHUNKS + 1)
+    bounds = household_ptr[np.searchsorted(household_ptr, targets)]
+    bounds[0], bounds[-1] = 0, cap
+    return np.maximum.accumulate(bounds).astype(np.int64)
+
+
+def _death_months(rng: np.random.Generator, birth_month: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Month of death drawn once from a Gompertz law, given survival to the start (or birth).
+
+    Scheduling the event once replaces a monthly hazard draw for every living person."""
+    age0 = np.maximum(-birth_month.astype(np.float64), 0.0) / 12.0
+    u = rng.random(birth_month.shape[0])
+    age_at_death = np.log(np.exp(b * age0) - (b / max(a, 1e-12)) * np.log1p(-u)) / b
+    month = birth_month + np.floor(age_at_death * 12.0)
+    return np.clip(month, -32000, 32000).astype(np.int16)
 
 
 def _diaspora_states(rng: np.random.Generator, n: int, p) -> np.ndarray:
@@ -138,14 +173,21 @@ def _households(rng: np.random.Generator, region: np.ndarray, mean_size: float):
     return household, np.concatenate(hh_regions), next_id
 
 
-def _ties(rng: np.random.Generator, region: np.ndarray, k: int):
-    """k random ties per person within their region, as CSR arrays."""
+def _village_ties(rng: np.random.Generator, region: np.ndarray, k: int, village: int):
+    """k ties per person to others in the same village (a window of neighbouring
+    households in the same region), as CSR arrays. Neighbouring indices are
+    neighbouring households, so kin and neighbours share their news from abroad."""
     cap = region.shape[0]
-    order = np.argsort(region, kind="stable").astype(np.int32)
     counts = np.bincount(region, minlength=len(REGIONS))
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     r = region.astype(np.int64)
-    pick = starts[r][:, None] + (rng.random((cap, k)) * counts[r][:, None]).astype(np.int64)
-    tie_idx = order[pick].reshape(-1).astype(np.int32)
+    lo, size = starts[r], counts[r]
+    half = max(1, village // 2)
+    offset = rng.integers(1, half + 1, size=(cap, k)) * np.where(rng.random((cap, k)) < 0.5, -1, 1)
+    pos = np.arange(cap)[:, None] - lo[:, None] + offset
+    pos = np.abs(pos)  # reflect at the edges of the region block
+    pos = np.where(pos >= size[:, None], 2 * (size[:, None] - 1) - pos, pos)
+    pos = np.clip(pos, 0, np.maximum(size[:, None] - 1, 0))
+    tie_idx = (lo[:, None] + pos).reshape(-1).astype(np.int32)
     tie_ptr = np.arange(0, cap * k + 1, k, dtype=np.int64)
     return tie_ptr, tie_idx

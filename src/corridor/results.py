@@ -55,10 +55,10 @@ class Results:
             columns[name] = values if kind == LEVEL else values * sim.scale
         for alias, s in STOCK_ALIASES.items():
             columns[alias] = sim.stocks[:, s] * sim.scale
-        for col, s in zip(STOCK_COLUMNS, COUNTED_STATES):
+        for col, s in zip(STOCK_COLUMNS, COUNTED_STATES, strict=True):
             columns[col] = sim.stocks[:, s] * sim.scale
         series = pd.DataFrame(columns)
-        agent_stocks = pd.DataFrame({col: sim.stocks[:, s] for col, s in zip(STOCK_COLUMNS, COUNTED_STATES)})
+        agent_stocks = pd.DataFrame({col: sim.stocks[:, s] for col, s in zip(STOCK_COLUMNS, COUNTED_STATES, strict=True)})
         agent_stocks.insert(0, "month", months)
         life = None
         if sim.record_events:

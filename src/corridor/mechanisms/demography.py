@@ -4,6 +4,11 @@ Not one of M1-M11 but the ground they stand on: young men age into the
 decision window, children are born during the horizon, and most Albanian
 emigration goes to other countries (albania_population.csv: 423,700 emigrants
 in 2011-2020, 242,800 returns), which empties the origin regions too.
+
+Births follow a schedule fixed at initialisation (reserved slots), and each
+person's month of death is drawn once from a Gompertz law (population.py), so
+the monthly pass only compares months; emigration to and return from other
+countries are monthly hazards.
 """
 
 import numba as nb
@@ -27,6 +32,7 @@ class DemographyParams(MechanismParams):
     region_share_tirana_durres: float = Field(ge=0.01, le=0.9)
     household_size_mean: float = Field(ge=1, le=10, description="persons per household")
     ties_per_person: float = Field(ge=1, le=50, description="kin and friend ties, integer")
+    village_size_persons: float = Field(ge=10, le=100_000, description="persons among whom ties are formed")
     initial_savings_months_of_income: float = Field(ge=0, le=120)
     initial_share_legal_resident: float = Field(ge=0, le=1)
     initial_share_undocumented: float = Field(ge=0, le=1)
@@ -42,44 +48,61 @@ class DemographyParams(MechanismParams):
 _IN_UK = np.array([int(s) for s in IN_UK], dtype=np.int8)
 
 
-@nb.njit(cache=True)
-def _demography_kernel(state, birth_month, sex_male, region, t, k_death, k_emig, gomp_a, gomp_b, p_emig, p_return, in_uk, young, origin_pop):
-    """Births, deaths, emigration elsewhere and returns, and the young-men census, in one pass."""
-    births = deaths = emig = ret = 0
+@nb.njit(cache=True, parallel=True)
+def _demography_kernel(state, birth_month, death_month, sex_male, region, bounds, t, k_emig, p_emig, p_return, in_uk, young, origin_pop):
+    """Births, deaths, emigration elsewhere and returns, and the census of young men.
+
+    One pass, in parallel over household-aligned chunks; each chunk keeps its own
+    counters, so the result does not depend on the number of threads."""
+    n_chunks = bounds.shape[0] - 1
+    n_regions = origin_pop.shape[0]
+    counts = np.zeros((n_chunks, 4), dtype=np.int64)  # births, deaths, emigrated, returned
+    young_c = np.zeros((n_chunks, n_regions, 2), dtype=np.int64)
+    origin_c = np.zeros((n_chunks, n_regions), dtype=np.int64)
     uk = np.zeros(16, dtype=np.bool_)
     for c in in_uk:
         uk[c] = True
-    for i in range(state.shape[0]):
-        s = state[i]
-        if s == 0:  # UNBORN
-            if birth_month[i] == t:
-                state[i] = 1
-                births += 1
-            continue
-        if s == 11 or s == 12:  # dead
-            continue
-        age = (t - birth_month[i]) / 12.0
-        hazard = gomp_a * np.exp(gomp_b * age) / 12.0
-        if uniform_at(k_death, t, i) < hazard:
-            state[i] = 12
-            deaths += 1
-            continue
-        if s == 1 and 18.0 <= age < 40.0 and uniform_at(k_emig, t, i) < p_emig:
-            state[i] = 10
-            emig += 1
-            s = 10
-        elif s == 10 and uniform_at(k_emig, t, i) < p_return:
-            state[i] = 1
-            ret += 1
-            s = 1
-        if s == 1:
-            origin_pop[region[i]] += 1
-        if sex_male[i] and 15.0 <= age < 30.0:
+    emig_oldest = t - 40 * 12  # born after this month: younger than 40
+    emig_youngest = t - 18 * 12
+    for c in nb.prange(n_chunks):
+        for i in range(bounds[c], bounds[c + 1]):
+            s = state[i]
+            if s == 0:  # UNBORN
+                if birth_month[i] != t:
+                    continue
+                state[i] = s = 1
+                counts[c, 0] += 1
+            elif s == 11 or s == 12:  # dead
+                continue
+            if death_month[i] == t:
+                state[i] = 12
+                counts[c, 1] += 1
+                continue
+            b = birth_month[i]
             if s == 1:
-                young[region[i], 0] += 1
-            elif uk[s]:
-                young[region[i], 1] += 1
-    return births, deaths, emig, ret
+                if b > emig_oldest and b <= emig_youngest and uniform_at(k_emig, t, i) < p_emig:
+                    state[i] = s = 10
+                    counts[c, 2] += 1
+            elif s == 10 and uniform_at(k_emig, t, i) < p_return:
+                state[i] = s = 1
+                counts[c, 3] += 1
+            r = region[i]
+            if s == 1:
+                origin_c[c, r] += 1
+            if sex_male[i] and t - 30 * 12 < b <= t - 15 * 12:
+                if s == 1:
+                    young_c[c, r, 0] += 1
+                elif uk[s]:
+                    young_c[c, r, 1] += 1
+    totals = np.zeros(4, dtype=np.int64)
+    for c in range(n_chunks):
+        for k in range(4):
+            totals[k] += counts[c, k]
+        for r in range(n_regions):
+            origin_pop[r] += origin_c[c, r]
+            young[r, 0] += young_c[c, r, 0]
+            young[r, 1] += young_c[c, r, 1]
+    return totals
 
 
 class Demography(Mechanism):
@@ -106,9 +129,8 @@ class Demography(Mechanism):
         sim.young_men[:] = 0
         sim.origin_population_by_region[:] = 0
         births, deaths, emig, ret = _demography_kernel(
-            pop.state, pop.birth_month, pop.sex_male, pop.region, t,
-            sim.streams.key("demography.death"), sim.streams.key("demography.emigration"),
-            p.mortality_gompertz_a_per_year, p.mortality_gompertz_b_per_year,
+            pop.state, pop.birth_month, pop.death_month, pop.sex_male, pop.region, pop.chunk_bounds, t,
+            sim.streams.key("demography.emigration"),
             1.0 - (1.0 - p.emigration_elsewhere_rate_per_year) ** (1 / 12),
             1.0 - (1.0 - p.return_from_elsewhere_rate_per_year) ** (1 / 12),
             _IN_UK, sim.young_men, sim.origin_population_by_region,

@@ -42,31 +42,42 @@ class OriginEconomyParams(MechanismParams):
 REGION_WAGE_RATIO = np.array([1.0, 1.15, 0.95])  # north is set by a parameter; Tirana above average
 
 
-@nb.njit(cache=True)
-def _labour_market(state, birth_month, region, household, employed, t, key, u_region, youth_ratio, youth_cut, sep, wage_region, out_share, hh_income, labour_force, youth_labour_force):
-    """Job loss and finding at origin, household income, labour force (one pass)."""
-    for i in range(state.shape[0]):
-        if state[i] != 1:
-            employed[i] = False
-            continue
-        age = (t - birth_month[i]) // 12
-        if age < 18 or age >= 65:
-            continue
-        r = region[i]
-        if age < 30:
-            u = u_region[r] * youth_ratio - youth_cut[r]
-            youth_labour_force[r] += 1
-        else:
-            u = u_region[r]
-        u = min(max(u, 0.01), 0.95)
-        labour_force[r] += 1
-        x = uniform_at(key, t, i)
-        if employed[i]:
-            if x < sep:
+@nb.njit(cache=True, parallel=True)
+def _labour_market(state, birth_month, region, household, employed, bounds, t, key, u_region, youth_ratio, youth_cut, sep, wage_region, out_share, hh_income, labour_force, youth_labour_force):
+    """Job loss and finding at origin, household income, labour force.
+
+    Parallel over household-aligned chunks: a household's income is summed
+    within one chunk, so there are no races and no dependence on thread count."""
+    n_chunks = bounds.shape[0] - 1
+    n_regions = labour_force.shape[0]
+    lf = np.zeros((n_chunks, n_regions, 2), dtype=np.int64)
+    for c in nb.prange(n_chunks):
+        for i in range(bounds[c], bounds[c + 1]):
+            if state[i] != 1:
+                continue  # abroad, the informal labour market is M7's
+            age = (t - birth_month[i]) // 12
+            if age < 18 or age >= 65:
                 employed[i] = False
-        elif x < sep * (1.0 - u) / u:
-            employed[i] = True
-        hh_income[household[i]] += wage_region[r] * (1.0 if employed[i] else out_share)
+                continue
+            r = region[i]
+            if age < 30:
+                u = u_region[r] * youth_ratio - youth_cut[r]
+                lf[c, r, 1] += 1
+            else:
+                u = u_region[r]
+            u = min(max(u, 0.01), 0.95)
+            lf[c, r, 0] += 1
+            x = uniform_at(key, t, i)
+            if employed[i]:
+                if x < sep:
+                    employed[i] = False
+            elif x < sep * (1.0 - u) / u:
+                employed[i] = True
+            hh_income[household[i]] += wage_region[r] * (1.0 if employed[i] else out_share)
+    for c in range(n_chunks):
+        for r in range(n_regions):
+            labour_force[r] += lf[c, r, 0]
+            youth_labour_force[r] += lf[c, r, 1]
 
 
 class OriginEconomy(Mechanism):
@@ -120,7 +131,7 @@ class OriginEconomy(Mechanism):
         sim.youth_labour_force[:] = 0
         pop = sim.pop
         _labour_market(
-            pop.state, pop.birth_month, pop.region, pop.household, pop.employed, t,
+            pop.state, pop.birth_month, pop.region, pop.household, pop.employed, pop.chunk_bounds, t,
             sim.streams.key("m1.jobs"), u, p.youth_unemployment_ratio, youth_cut, p.job_separation_rate_per_month,
             wages / p.eur_per_gbp, p.out_of_work_income_share, sim.household_income_gbp, sim.labour_force,
             sim.youth_labour_force,

@@ -9,10 +9,10 @@ network) who are in the UK, a member of one's own household in the UK, and the
 share of the region's young men who are in the UK.
 """
 
+import numba as nb
 import numpy as np
 from pydantic import Field
 
-from corridor.kernels import count_ties_in_states
 from corridor.mechanisms.base import LEVEL, Mechanism, MechanismParams
 from corridor.states import IN_UK, REGIONS
 
@@ -25,6 +25,33 @@ class NetworkParams(MechanismParams):
     b_regional_exodus: float = Field(ge=0, le=30, description="log-odds per unit share of the region's young men in the UK")
 
 
+@nb.njit(cache=True)
+def _refresh_ties_in_uk(state, uk_codes, was_in_uk, rev_ptr, rev_idx, ties_in_uk):
+    """Keep each person's count of ties in the UK up to date.
+
+    One pass finds the persons who entered or left the UK since last month; only
+    their in-ties (reverse CSR) are touched, instead of re-counting every tie."""
+    flag = np.zeros(32, dtype=np.bool_)
+    for c in uk_codes:
+        flag[c] = True
+    for j in range(state.shape[0]):
+        now = flag[state[j]]
+        if now != was_in_uk[j]:
+            was_in_uk[j] = now
+            d = 1 if now else -1
+            for e in range(rev_ptr[j], rev_ptr[j + 1]):
+                ties_in_uk[rev_idx[e]] += d
+
+
+def reverse_ties(tie_ptr: np.ndarray, tie_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Transpose the tie CSR: for each person, who counts them as a tie."""
+    n = tie_ptr.shape[0] - 1
+    source = np.repeat(np.arange(n, dtype=np.int32), np.diff(tie_ptr))
+    order = np.argsort(tie_idx, kind="stable")
+    rev_ptr = np.concatenate(([0], np.cumsum(np.bincount(tie_idx, minlength=n)))).astype(np.int64)
+    return rev_ptr, source[order]
+
+
 class Network(Mechanism):
     name = "network"
     mechanism_id = "M2"
@@ -32,18 +59,27 @@ class Network(Mechanism):
     outputs = {f"share_young_men_in_uk_{r}": LEVEL for r in REGIONS}
 
     def init(self, sim):
-        sim.household_in_uk = np.zeros(sim.pop.household_savings_gbp.shape[0], dtype=bool)
+        pop = sim.pop
+        sim.household_in_uk = np.zeros(pop.household_savings_gbp.shape[0], dtype=bool)
         sim.exodus_share = np.zeros(len(REGIONS))
+        self.rev_ptr, self.rev_idx = reverse_ties(pop.tie_ptr, pop.tie_idx)
+        self.was_in_uk = np.zeros(pop.capacity, dtype=bool)
+        self.ties_in_uk_count = np.zeros(pop.capacity, dtype=np.int16)
+        self._refresh(sim)
+
+    def _refresh(self, sim):
+        _refresh_ties_in_uk(sim.pop.state, _IN_UK, self.was_in_uk, self.rev_ptr, self.rev_idx, self.ties_in_uk_count)
 
     def begin_month(self, sim, t):
+        self._refresh(sim)
         ym = sim.young_men.astype(float)
         sim.exodus_share = ym[:, 1] / np.maximum(ym.sum(axis=1), 1.0)
         for r, name in enumerate(REGIONS):
             sim.level(f"share_young_men_in_uk_{name}", sim.exodus_share[r])
 
     def ties_in_uk(self, sim, persons):
-        pop = sim.pop
-        return count_ties_in_states(persons, pop.tie_ptr, pop.tie_idx, pop.state, _IN_UK)
+        """Number of each person's ties who were in the UK at the start of the month."""
+        return self.ties_in_uk_count[persons]
 
     def decision_terms(self, sim, t, persons, logit):
         p = sim.p.network

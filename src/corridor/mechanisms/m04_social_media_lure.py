@@ -11,7 +11,6 @@ young men, and a share of the young men who then leave are recruited by a gang
 that fronts the crossing in return for work (their debt, M7).
 """
 
-import numpy as np
 from pydantic import Field
 
 from corridor.mechanisms.base import COUNT, LEVEL, Mechanism, MechanismParams

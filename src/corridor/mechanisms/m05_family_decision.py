@@ -40,27 +40,35 @@ class FamilyDecisionParams(MechanismParams):
     max_monthly_leave_probability: float = Field(ge=0.001, le=1, description="cap used for exact thinning")
 
 
-@nb.njit(cache=True)
-def _candidates(state, birth_month, t, key, cap):
-    """Persons at origin aged 13-49 whose draw is below the cap, with their draws."""
-    idx = np.empty(state.shape[0] // 8 + 64, dtype=np.int64)
-    u = np.empty(idx.shape[0], dtype=np.float64)
+@nb.njit(cache=True, parallel=True)
+def _candidates(state, birth_month, bounds, t, key, cap, idx, u):
+    """Persons at origin aged 13-49 whose draw is below the cap, with their draws.
+
+    Each household-aligned chunk fills its own slice of the preallocated ``idx``
+    and ``u`` in parallel; the slices are then packed in order, so the result
+    is the same for any number of threads. Returns how many there are."""
+    oldest = t - (MAX_AGE + 1) * 12  # born after this month
+    youngest = t - MIN_AGE * 12  # born in or before this month
+    n_chunks = bounds.shape[0] - 1
+    found = np.zeros(n_chunks, dtype=np.int64)
+    for c in nb.prange(n_chunks):
+        n = bounds[c]
+        for i in range(bounds[c], bounds[c + 1]):
+            b = birth_month[i]
+            if state[i] == 1 and b > oldest and b <= youngest:
+                x = uniform_at(key, t, i)
+                if x < cap:
+                    idx[n] = i
+                    u[n] = x
+                    n += 1
+        found[c] = n - bounds[c]
     n = 0
-    for i in range(state.shape[0]):
-        if state[i] != 1:
-            continue
-        age_m = t - birth_month[i]
-        if age_m < MIN_AGE * 12 or age_m >= (MAX_AGE + 1) * 12:
-            continue
-        x = uniform_at(key, t, i)
-        if x < cap:
-            if n == idx.shape[0]:
-                idx = np.concatenate((idx, np.empty(idx.shape[0], dtype=np.int64)))
-                u = np.concatenate((u, np.empty(u.shape[0], dtype=np.float64)))
-            idx[n] = i
-            u[n] = x
+    for c in range(n_chunks):
+        for k in range(bounds[c], bounds[c] + found[c]):
+            idx[n] = idx[k]
+            u[n] = u[k]
             n += 1
-    return idx[:n], u[:n]
+    return n
 
 
 @nb.njit(cache=True)
@@ -97,10 +105,16 @@ class FamilyDecision(Mechanism):
         "min_sending_age": LEVEL,
     }
 
+    def init(self, sim):
+        self._idx = np.empty(sim.pop.capacity, dtype=np.int64)
+        self._u = np.empty(sim.pop.capacity, dtype=np.float64)
+
     def candidates(self, sim, t):
-        return _candidates(
-            sim.pop.state, sim.pop.birth_month, t, sim.streams.key("m5.leave"), sim.p.family.max_monthly_leave_probability
-        )
+        n = _candidates(
+            sim.pop.state, sim.pop.birth_month, sim.pop.chunk_bounds, t, sim.streams.key("m5.leave"),
+            sim.p.family.max_monthly_leave_probability, self._idx, self._u,
+        )  # fmt: skip
+        return self._idx[:n].copy(), self._u[:n].copy()
 
     def min_sending_age(self, sim, t):
         p = sim.p.family

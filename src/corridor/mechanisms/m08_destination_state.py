@@ -91,6 +91,10 @@ class DestinationState(Mechanism):
         pop = sim.pop
         legal = pop.state == State.LEGAL_RESIDENT
         pop.asylum_status[legal] = ASYLUM_GRANTED
+        # the prisoners of 2012 are part-way through their sentences
+        prisoners = np.flatnonzero(pop.state == State.IN_PRISON)
+        left = sim.streams.uniform("m8.initial_sentence", 0, prisoners) * 2.0 * p.sentence_median_months
+        pop.due_month[prisoners] = 1 + left.astype(np.int16)
 
     def decision_terms(self, sim, t, persons, logit):
         p = sim.p.destination
@@ -115,6 +119,7 @@ class DestinationState(Mechanism):
         pop.asylum_status[persons] = ASYLUM_NONE
         pop.due_month[persons] = -1
         pop.lured[persons] = False
+        pop.employed[persons] = False
         sim.count(counter, persons.size)
 
     def _in(self, sim, uk, state):
@@ -138,6 +143,7 @@ class DestinationState(Mechanism):
 
     def _arrivals(self, sim, t, arrived):
         p, pol, pop = sim.p.destination, sim.p.policy, sim.pop
+        pop.employed[arrived] = False
         minor = pop.age_years(t, arrived) < 18
         minors, adults = arrived[minor], arrived[~minor]
         pop.state[minors] = State.IN_CARE
@@ -172,9 +178,10 @@ class DestinationState(Mechanism):
         sim.count("asylum_refusals", int((~grant).sum()))
         self.decided = (int(grant.sum()), due.size)
         granted, refused = due[grant], due[~grant]
-        pending_adults = lambda x: x[pop.state[x] == State.ASYLUM_PENDING]  # noqa: E731
-        pop.state[pending_adults(granted)] = State.LEGAL_RESIDENT
-        pop.state[pending_adults(refused)] = State.UNDOCUMENTED
+        # adults waiting, and those who left care or went missing before the decision
+        waiting = lambda x: x[np.isin(pop.state[x], (State.ASYLUM_PENDING, State.UNDOCUMENTED))]  # noqa: E731
+        pop.state[waiting(granted)] = State.LEGAL_RESIDENT
+        pop.state[waiting(refused)] = State.UNDOCUMENTED
         refused_in_care = refused[pop.state[refused] == State.IN_CARE]
         gone = refused_in_care[self._draw(sim, "missing_after_refusal", t, refused_in_care, p.p_missing_after_refusal * sim.p.policy.safeguarding_missing_multiplier)]
         pop.state[gone] = State.MISSING_FROM_CARE

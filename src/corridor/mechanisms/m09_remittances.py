@@ -50,16 +50,16 @@ class Remittances(Mechanism):
         )
         senders = uk[sim.streams.uniform("m9.send", t, uk) < p_send]
         amount = p.remittance_gbp_month + (p.december_extra_gbp if sim.scenario.month_label(t).endswith("-12") else 0.0)
-        households = pop.household[senders]
-        received = np.bincount(households, minlength=pop.household_savings_gbp.shape[0]) * amount
         workers = uk[state == State.CRIMINAL_EXPLOITATION]
         amnesty = 1.0 + (pol.amnesty_repatriation_multiplier - 1.0) * pol.fiscal_amnesty
         proceeds = p.criminal_proceeds_repatriated_gbp_month * amnesty * (1.0 - pol.amnesty_tax_rate * pol.fiscal_amnesty)
-        crime = np.bincount(pop.household[workers], minlength=received.shape[0]) * proceeds
-        pop.household_savings_gbp += (received + crime + p.household_savings_rate * sim.household_income_gbp).astype(np.float32)
+        savings = pop.household_savings_gbp
+        savings += (p.household_savings_rate * sim.household_income_gbp).astype(np.float32)
+        np.add.at(savings, pop.household[senders], np.float32(amount))
+        np.add.at(savings, pop.household[workers], np.float32(proceeds))
         sim.display_gbp_by_region = np.bincount(
-            pop.household_region, weights=received + crime, minlength=len(REGIONS)
-        )
+            pop.region[senders], minlength=len(REGIONS)
+        ) * amount + np.bincount(pop.region[workers], minlength=len(REGIONS)) * proceeds
         sim.household_in_uk[:] = False
         sim.household_in_uk[pop.household[uk[np.isin(pop.state[uk], IN_UK)]]] = True
         sim.count("remittances_gbp", senders.size * amount)

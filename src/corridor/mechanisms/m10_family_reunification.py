@@ -24,7 +24,7 @@ class FamilyReunificationParams(MechanismParams):
 
 
 @nb.njit(cache=True)
-def _pick_member_at_origin(sponsors, household, hh_ptr, hh_members, state, key, t):
+def _pick_member_at_origin(sponsors, household, hh_ptr, state, key, t):
     """For each sponsor, one household member at origin (random start), or -1."""
     out = np.full(sponsors.shape[0], -1, dtype=np.int64)
     for k in range(sponsors.shape[0]):
@@ -35,7 +35,7 @@ def _pick_member_at_origin(sponsors, household, hh_ptr, hh_members, state, key, 
             continue
         start = int(uniform_at(key, t, sponsors[k]) * n)
         for j in range(n):
-            m = hh_members[lo + (start + j) % n]
+            m = lo + (start + j) % n
             if state[m] == 1:
                 out[k] = m
                 break
@@ -48,19 +48,13 @@ class FamilyReunification(Mechanism):
     Params = FamilyReunificationParams
     outputs = {"family_reunions": COUNT, "regularisations": COUNT}
 
-    def init(self, sim):
-        household = sim.pop.household
-        self.members = np.argsort(household, kind="stable")
-        counts = np.bincount(household, minlength=sim.pop.household_savings_gbp.shape[0])
-        self.ptr = np.concatenate(([0], np.cumsum(counts)))
-
     def step(self, sim, t):
         p, pop = sim.p.reunification, sim.pop
         uk = sim.uk
         legal = uk[pop.state[uk] == State.LEGAL_RESIDENT]
         sponsors = legal[sim.streams.uniform("m10.sponsor", t, legal) < p.p_sponsor_per_month]
         joiners = _pick_member_at_origin(
-            sponsors, pop.household, self.ptr, self.members, pop.state, sim.streams.key("m10.member"), t
+            sponsors, pop.household, pop.household_ptr, pop.state, sim.streams.key("m10.member"), t
         )
         joiners = np.unique(joiners[joiners >= 0])
         pop.state[joiners] = State.LEGAL_RESIDENT

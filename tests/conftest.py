@@ -1,0 +1,33 @@
+import functools
+
+import pytest
+
+from corridor.engine import Simulation
+from corridor.scenario import load_scenario
+
+AGENTS = 40_000  # large enough that policy effects show through common random numbers
+
+
+@functools.cache
+def scenario(name: str):
+    return load_scenario(name)
+
+
+@functools.cache
+def simulate(name: str, seed: int = 11, agents: int = AGENTS, overrides: tuple = ()):
+    """Series of a bundled scenario, optionally with parameter overrides (cached per session)."""
+    sc = scenario(name)
+    if overrides:
+        sc = sc.with_values(dict(overrides))
+    return Simulation(sc, agents=agents, seed=seed).run()
+
+
+@pytest.fixture(scope="session")
+def baseline():
+    return simulate("albania-uk")
+
+
+def total(results, column, since="2012-01", until="2030-12"):
+    s = results.series
+    window = s[(s["month"] >= since) & (s["month"] <= until)]
+    return float(window[column].sum())

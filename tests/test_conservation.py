@@ -1,0 +1,38 @@
+"""Nobody is lost: every person is in exactly one state every month."""
+
+import numpy as np
+
+from corridor.engine import Simulation
+from corridor.states import STOCK_COLUMNS
+from tests.conftest import scenario
+
+
+def test_stocks_sum_to_population_every_month(baseline):
+    s = baseline.series
+    stocks = s[STOCK_COLUMNS].sum(axis=1).to_numpy()
+    np.testing.assert_allclose(stocks, s["population_total"].to_numpy(), rtol=1e-12)
+    agents = baseline.agent_stocks[STOCK_COLUMNS].sum(axis=1).to_numpy()
+    scale = baseline.manifest["agent_scale_people_per_agent"]
+    assert np.array_equal(agents, np.rint(s["population_total"].to_numpy() / scale).astype(np.int64))
+
+
+def test_population_changes_only_by_births(baseline):
+    agents = baseline.agent_stocks[STOCK_COLUMNS].sum(axis=1).to_numpy()
+    scale = baseline.manifest["agent_scale_people_per_agent"]
+    births = np.rint(baseline.series["births"].to_numpy() / scale).astype(np.int64)
+    assert np.array_equal(np.diff(agents), births[1:])
+    assert births.sum() > 0
+
+
+def test_flows_match_stock_changes_of_the_dead(baseline):
+    """Deaths in transit accumulate exactly into the dead-in-transit stock."""
+    s = baseline.series
+    np.testing.assert_allclose(s["deaths_in_transit"].cumsum(), s["stock_dead_in_transit"], rtol=1e-9)
+
+
+def test_no_person_in_two_states_and_no_invalid_state():
+    sim = Simulation(scenario("albania-uk"), agents=5_000, seed=3)
+    for t in range(60):
+        sim.step(t)
+        assert sim.pop.state.min() >= 0 and sim.pop.state.max() <= 12
+        assert sim.stocks[t].sum() == sim.pop.capacity

@@ -1,0 +1,134 @@
+"""Each mechanism moves its outputs in the direction the evidence says.
+
+Policy arms share the seed, so persons draw the same random numbers in both
+(common random numbers): the difference is the policy, not the noise.
+"""
+
+from tests.conftest import simulate, total
+
+
+def test_cheaper_crossing_raises_departures(baseline):
+    cheap = simulate(
+        "albania-uk", overrides=(("smuggling.lorry_base_price_gbp", 6000.0), ("smuggling.small_boat_base_price_gbp", 1500.0))
+    )
+    assert total(cheap, "departures") > 1.1 * total(baseline, "departures")
+
+
+def test_small_boats_undercut_lorries_and_raise_departures(baseline):
+    no_boats = simulate("no-small-boats")
+    assert total(no_boats, "arrivals_small_boat") == 0
+    assert total(baseline, "departures", since="2021-01") > 1.2 * total(no_boats, "departures", since="2021-01")
+    s = baseline.series
+    late = s[s["month"] == "2022-06"].iloc[0]
+    assert late["price_small_boat_gbp"] < 0.5 * late["price_lorry_gbp"]
+
+
+def test_origin_investment_lowers_departures_from_the_north(baseline):
+    invest = simulate("job-investment")
+    s = invest.series
+    assert s[s["month"] == "2029-06"]["youth_unemployment_rate_north"].iloc[0] < baseline.series[
+        baseline.series["month"] == "2029-06"
+    ]["youth_unemployment_rate_north"].iloc[0]
+    assert total(invest, "departures_region_north", since="2025-01") < 0.97 * total(
+        baseline, "departures_region_north", since="2025-01"
+    )
+
+
+def test_corruption_leakage_reduces_the_jobs_an_investment_creates():
+    clean = simulate("job-investment", overrides=(("policy.corruption_leakage", 0.0),))
+    leaky = simulate("job-investment", overrides=(("policy.corruption_leakage", 0.6),))
+    assert leaky.series["jobs_created"].max() < 0.5 * clean.series["jobs_created"].max()
+    assert total(leaky, "departures_region_north", since="2025-01") > total(clean, "departures_region_north", since="2025-01")
+
+
+def test_returns_agreement_raises_removals_and_lowers_arrivals(baseline):
+    without = simulate("no-returns-agreement")
+    assert total(baseline, "removals", "2023-01", "2023-12") > 1.5 * total(without, "removals", "2023-01", "2023-12")
+    assert total(baseline, "arrivals", "2023-01", "2024-12") < 0.7 * total(without, "arrivals", "2023-01", "2024-12")
+
+
+def test_enforcement_raises_price_and_interceptions(baseline):
+    strong = simulate("stronger-enforcement")
+    s, b = strong.series, baseline.series
+    month = s["month"] == "2026-06"
+    assert s[month]["price_lorry_gbp"].iloc[0] > 1.2 * b[month]["price_lorry_gbp"].iloc[0]
+    assert s[month]["price_small_boat_gbp"].iloc[0] > 1.2 * b[month]["price_small_boat_gbp"].iloc[0]
+    # more enforcement: a larger share of crossings is intercepted
+    share = lambda r: total(r, "interceptions", since="2025-01") / total(r, "departures", since="2025-01")  # noqa: E731
+    assert share(strong) > 1.2 * share(baseline)
+
+
+def test_ad_takedown_lowers_gang_recruitment(baseline):
+    takedown = simulate("ad-takedown")
+    assert total(takedown, "gang_recruited_departures", since="2021-01") < 0.6 * total(
+        baseline, "gang_recruited_departures", since="2021-01"
+    )
+
+
+def test_safeguarding_lowers_missing_from_care(baseline):
+    safe = simulate("safeguarding-minors")
+    assert total(safe, "went_missing_from_care", since="2019-01") < 0.9 * total(
+        baseline, "went_missing_from_care", since="2019-01"
+    )
+
+
+def test_more_ties_abroad_raise_departures(baseline):
+    no_network = simulate("albania-uk", overrides=(("network.b_ties_abroad", 0.0), ("network.b_household_abroad", 0.0)))
+    big_diaspora = simulate("albania-uk", overrides=(("demography.initial_uk_diaspora_persons", 120000.0),))
+    assert total(baseline, "departures") > 1.05 * total(no_network, "departures")
+    assert total(big_diaspora, "departures", until="2019-12") > 1.1 * total(baseline, "departures", until="2019-12")
+
+
+def test_perceived_chance_of_return_deters_departures(baseline):
+    indifferent = simulate("albania-uk", overrides=(("destination.b_perceived_return", 0.0),))
+    assert total(indifferent, "departures", since="2023-01") > 1.2 * total(baseline, "departures", since="2023-01")
+
+
+def test_debt_drives_recruitment_into_exploitation(baseline):
+    no_debt_effect = simulate("albania-uk", overrides=(("exploitation.debt_recruitment_multiplier", 1.0),))
+    assert total(no_debt_effect, "recruited_into_exploitation") < total(baseline, "recruited_into_exploitation")
+
+
+def test_riskier_boats_kill_more_people_and_deter_some(baseline):
+    risky = simulate("albania-uk", overrides=(("smuggling.small_boat_p_death", 0.02),))
+    rate = lambda r: total(r, "deaths_small_boat") / total(r, "departures_small_boat")  # noqa: E731
+    assert rate(risky) > 3 * rate(baseline)
+    assert total(risky, "deaths_small_boat") > total(baseline, "deaths_small_boat")
+    assert total(risky, "departures_small_boat") < total(baseline, "departures_small_boat")
+
+
+def test_remittances_follow_the_diaspora(baseline):
+    s = baseline.series
+    assert (s["remittances_gbp"] > 0).all()
+    december = s[s["month"].str.endswith("-12")]["remittances_gbp"].mean()
+    november = s[s["month"].str.endswith("-11")]["remittances_gbp"].mean()
+    assert december > 1.5 * november  # GBP 200 at Christmas instead of 100 (003)
+
+
+def test_family_reunification_moves_people_legally(baseline):
+    off = simulate("albania-uk", overrides=(("reunification.p_sponsor_per_month", 0.0),))
+    assert total(baseline, "family_reunions") > 0 and total(off, "family_reunions") == 0
+
+
+def test_sons_are_sent_younger_and_younger(baseline):
+    s = baseline.series
+    assert s["min_sending_age"].iloc[-1] < s["min_sending_age"].iloc[0]
+    assert total(baseline, "departures_minors") > 0
+
+
+def test_fiscal_amnesty_raises_displayed_wealth(baseline):
+    amnesty = simulate("fiscal-amnesty")
+    assert total(amnesty, "criminal_proceeds_repatriated_gbp", since="2024-01") > 1.3 * total(
+        baseline, "criminal_proceeds_repatriated_gbp", since="2024-01"
+    )
+
+
+def test_prison_sentences_end_in_removal(baseline):
+    assert total(baseline, "removals_offenders") > 0
+    assert baseline.series["prison_population"].iloc[-1] > 0
+
+
+def test_the_2022_surge_and_2023_fall_of_boat_arrivals(baseline):
+    year = lambda y: total(baseline, "arrivals_small_boat", f"{y}-01", f"{y}-12")  # noqa: E731
+    assert year(2022) > 3 * year(2020)
+    assert year(2023) < 0.5 * year(2022)
