@@ -139,6 +139,51 @@ def compare(
     console.print(table)
 
 
+DEFAULT_TABLE = (
+    "departures,arrivals_lorry,arrivals_small_boat,deaths_in_transit,asylum_claims,trafficking_referrals,"
+    "removals,prison_population,price_lorry_gbp,price_small_boat_gbp"
+)
+
+
+@app.command()
+def table(
+    run_dir: Annotated[Path, typer.Argument(help="Folder written by `corridor run`.")],
+    columns: Annotated[str, typer.Option(help="Comma-separated outputs.")] = DEFAULT_TABLE,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a markdown table.")] = False,
+) -> None:
+    """Yearly table of a run: flows summed, stocks at December, prices and rates averaged (via DuckDB)."""
+    import json
+
+    import duckdb
+
+    series, manifest = run_dir / "series.parquet", run_dir / "manifest.json"
+    if not series.is_file() or not manifest.is_file():
+        raise CorridorInputError(f"{run_dir}: no series.parquet and manifest.json; give a folder written by `corridor run`")
+    kinds = json.loads(manifest.read_text()).get("output_kinds", {})
+    names = [c.strip() for c in columns.split(",") if c.strip()]
+    unknown = [c for c in names if c not in kinds]
+    if unknown:
+        raise CorridorInputError(f"--columns: unknown output '{unknown[0]}'; see the columns of {series}")
+    agg = {"flow": "sum({c})", "stock": "last({c} order by month)", "level": "avg({c})"}
+    select = ", ".join(f"round({agg[kinds[c]].format(c=c)}) as {c}" for c in names)
+    rows = duckdb.sql(
+        f"select substr(month, 1, 4) as year, {select} from read_parquet('{series}') group by 1 order by 1"
+    ).fetchall()
+    header = ["year", *names]
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for row in rows:
+            print("| " + " | ".join([row[0], *(f"{v:,.0f}" for v in row[1:])]) + " |")
+        return
+    out = Table(title=f"{run_dir}: yearly")
+    for h in header:
+        out.add_column(h, justify="right")
+    for row in rows:
+        out.add_row(row[0], *(f"{v:,.0f}" for v in row[1:]))
+    console.print(out)
+
+
 def _check_writable(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)

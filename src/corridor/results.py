@@ -81,6 +81,7 @@ class Results:
             "wall_seconds": round(sim.wall_seconds, 3),
             "python": platform.python_version(),
             "numpy": np.__version__,
+            "output_kinds": output_kinds(sim),
             "resolved_scenario": sim.scenario.model_dump(mode="json"),
         }
         return cls(series=series, agent_stocks=agent_stocks, manifest=manifest, life_events=life)
@@ -93,6 +94,18 @@ class Results:
             write_parquet_atomic(self.life_events, out / "life_events.parquet")
         write_json_atomic(self.manifest, out / "manifest.json")
         return out
+
+
+def output_kinds(sim: Simulation) -> dict[str, str]:
+    """How each column aggregates over time: 'flow' (sum), 'stock' (last value) or 'level' (mean)."""
+    kinds = {name: ("level" if kind == LEVEL else "flow") for name, kind in sim.output_kind.items()}
+    kinds["population_total"] = "stock"
+    for name in (*STOCK_ALIASES, *STOCK_COLUMNS):
+        kinds[name] = "stock"
+    for name in ("origin_young_men", *(k for k in sim.output_kind if k.startswith("origin_young_men_"))):
+        kinds[name] = "stock"
+    kinds["debt_outstanding_gbp"] = "stock"
+    return kinds
 
 
 def _atomic(path: Path, write) -> None:
