@@ -184,6 +184,52 @@ def table(
     console.print(out)
 
 
+@app.command()
+def plot(
+    run_dir: Annotated[Path, typer.Argument(help="Folder written by `corridor run`.")],
+    out: Annotated[Path, typer.Option("--out", help="PNG file to write.")] = Path("corridor.png"),
+    columns: Annotated[str, typer.Option(help="Comma-separated outputs, one panel each.")] = (
+        "arrivals_lorry,arrivals_small_boat,asylum_claims,trafficking_referrals,removals,prison_population"
+    ),
+) -> None:
+    """Plot monthly outputs of a run, one panel per output, to a PNG."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    path = run_dir / "series.parquet"
+    if not path.is_file():
+        raise CorridorInputError(f"{run_dir}: no series.parquet; give a folder written by `corridor run`")
+    df = pd.read_parquet(path)
+    names = [c.strip() for c in columns.split(",") if c.strip()]
+    unknown = [c for c in names if c not in df.columns]
+    if unknown:
+        raise CorridorInputError(f"--columns: unknown output '{unknown[0]}'; see the columns of {path}")
+    dates = pd.to_datetime(df["month"])
+    ncols = 2 if len(names) > 1 else 1
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6 * ncols, 2.6 * nrows), sharex=True, squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        ax.plot(dates, df[name], lw=1.2)
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.set_visible(False)
+    manifest = run_dir / "manifest.json"
+    label = json.loads(manifest.read_text()).get("scenario", run_dir.name) if manifest.is_file() else run_dir.name
+    fig.suptitle(f"{label}: monthly outputs", fontsize=11)
+    fig.tight_layout()
+    try:
+        fig.savefig(out, dpi=110)
+    except OSError as exc:
+        raise CorridorInputError(f"--out {out}: cannot write ({exc.strerror}); choose a writable path") from None
+    console.print(f"wrote {out}")
+
+
 def _check_writable(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)

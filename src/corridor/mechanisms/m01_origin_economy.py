@@ -139,7 +139,8 @@ class OriginEconomy(Mechanism):
         sim.level("youth_unemployment_rate_north", max(0.01, u[0] * p.youth_unemployment_ratio - youth_cut[0]))
         deflator = (1 + p.cost_of_living_growth_per_year) ** (t / 12.0)
         sim.real_wage_gbp = wages / p.eur_per_gbp / deflator
-        sim.uk_wage_gbp = p.uk_informal_wage_gbp_month * (1 + p.uk_wage_growth_per_year) ** (t / 12.0) / deflator
+        # the UK wage as seen from home: rising Albanian prices widen the gap
+        sim.uk_wage_gbp = p.uk_informal_wage_gbp_month * (1 + p.uk_wage_growth_per_year) ** (t / 12.0)
         sim.level("unemployment_rate_north", u[0])
         sim.level("unemployment_rate_national", float(np.average(u, weights=np.maximum(sim.labour_force, 1))))
         sim.level("wage_north_eur_month", wages[0])

@@ -87,6 +87,7 @@ class DestinationState(Mechanism):
         p = sim.p.destination
         self.perceived_stay = p.p_grant_adult
         self.perceived_return = 1.0 - (1.0 - p.removal_rate_refused_per_month) ** 12
+        self.fast_tracked = 0
         sim.uk = np.empty(0, dtype=np.int64)
         pop = sim.pop
         legal = pop.state == State.LEGAL_RESIDENT
@@ -165,6 +166,7 @@ class DestinationState(Mechanism):
         sim.count("asylum_refusals", fast.size)
         self.remove(sim, fast, "removals")
         sim.count("removals_fast_track", fast.size)
+        self.fast_tracked = fast.size
 
     def _decisions(self, sim, t, uk):
         p, pop = sim.p.destination, sim.pop
@@ -176,7 +178,7 @@ class DestinationState(Mechanism):
         pop.due_month[due] = -1
         sim.count("asylum_grants", int(grant.sum()))
         sim.count("asylum_refusals", int((~grant).sum()))
-        self.decided = (int(grant.sum()), due.size)
+        self.decided = (int(grant.sum()), due.size + self.fast_tracked)
         granted, refused = due[grant], due[~grant]
         # adults waiting, and those who left care or went missing before the decision
         waiting = lambda x: x[np.isin(pop.state[x], (State.ASYLUM_PENDING, State.UNDOCUMENTED))]  # noqa: E731
