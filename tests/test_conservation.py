@@ -36,3 +36,12 @@ def test_no_person_in_two_states_and_no_invalid_state():
         sim.step(t)
         assert sim.pop.state.min() >= 0 and sim.pop.state.max() <= 12
         assert sim.stocks[t].sum() == sim.pop.capacity
+
+
+def test_arrivals_by_route_and_by_age_group_add_up(baseline):
+    s = baseline.series
+    by_route = s["arrivals_lorry"] + s["arrivals_small_boat"]
+    by_age = s[["arrivals_age_under18", "arrivals_age_18_24", "arrivals_age_25_39", "arrivals_age_40plus"]].sum(axis=1)
+    np.testing.assert_allclose(by_route, s["arrivals"], rtol=1e-9)
+    np.testing.assert_allclose(by_age, s["arrivals"], rtol=1e-9)
+    assert (s["arrivals_female"] <= s["arrivals"]).all()

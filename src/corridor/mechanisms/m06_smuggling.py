@@ -23,6 +23,8 @@ from corridor.mechanisms.base import COUNT, LEVEL, MONEY, Mechanism, MechanismPa
 from corridor.states import ROUTES, State
 
 LORRY, BOAT = 0, 1
+# age groups of the Home Office tables of small-boat arrivals (uk_small_boats.csv)
+AGE_GROUPS = (("under18", 0, 18), ("18_24", 18, 25), ("25_39", 25, 40), ("40plus", 40, 200))
 
 
 class SmugglingParams(MechanismParams):
@@ -53,6 +55,8 @@ class Smuggling(Mechanism):
     outputs = {
         "arrivals": COUNT,
         **{f"arrivals_{r}": COUNT for r in ROUTES},
+        **{f"arrivals_age_{g}": COUNT for g, _, _ in AGE_GROUPS},
+        "arrivals_female": COUNT,
         "interceptions": COUNT,
         **{f"interceptions_{r}": COUNT for r in ROUTES},
         "deaths_in_transit": COUNT,
@@ -145,6 +149,11 @@ class Smuggling(Mechanism):
         sim.count("deaths_in_transit", int(dead.sum()))
         sim.count("interceptions", int(caught.sum()))
         sim.count("arrivals", int(arrived.sum()))
+        came = transit[arrived]
+        age = pop.age_years(t, came)
+        for group, lo, hi in AGE_GROUPS:
+            sim.count(f"arrivals_age_{group}", int(((age >= lo) & (age < hi)).sum()))
+        sim.count("arrivals_female", int((~pop.sex_male[came]).sum()))
         for r, name in enumerate(ROUTES):
             on = route == r
             sim.count(f"arrivals_{name}", int((arrived & on).sum()))
