@@ -20,7 +20,7 @@ run: $(VENV)/.installed
 	$(VENV)/bin/corridor run albania-uk --agents $(AGENTS) --seed $(SEED) --out runs/albania-uk
 
 test: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed

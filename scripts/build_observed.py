@@ -27,7 +27,12 @@ SERIES = {
     "returns_voluntary": ("uk_returns_albania.csv", "returns_voluntary", "year", ""),
     "foreign_national_offender_returns": ("uk_returns_albania.csv", "foreign_national_offender_returns", "year", ""),
     "detected_at_uk_ports": ("uk_irregular_detections_albanian.csv", "detected_at_uk_ports", "year", ""),
-    "stopped_at_juxtaposed_controls": ("uk_irregular_detections_albanian.csv", "stopped_at_juxtaposed_controls", "year", ""),
+    "stopped_at_juxtaposed_controls": (
+        "uk_irregular_detections_albanian.csv",
+        "stopped_at_juxtaposed_controls",
+        "year",
+        "",
+    ),
     "dead_and_missing_route_to_uk": ("channel_deaths.csv", "dead_and_missing_route_to_uk", "year", "all nationalities"),
     "deaths_channel_at_sea": ("channel_deaths.csv", "deaths_channel_at_sea", "year", "all nationalities"),
     "remittances_inflow": ("albania_economy.csv", "remittances_inflow", "year", ""),

@@ -35,7 +35,8 @@ class Simulation:
             raise ValueError("agents must be at least 100")
         # one thread by default: ensembles run one simulation per core, and
         # oversubscribed numba threads spin; results never depend on the count
-        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+        self.threads = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(self.threads)
         self.scenario = scenario
         self.n_months = scenario.n_months
         self.seed = int(seed)
@@ -48,6 +49,7 @@ class Simulation:
         self.modules = [cls() for cls in MECHANISMS]
         self.module = {m.name: m for m in self.modules}
         self.pop, _ = build_population(self.agents, self.n_months, self.p.demography, self.seed)
+        self.draws = np.empty(self.pop.capacity, dtype=np.float64)  # scratch for the person passes
         d = self.p.demography
         self.scale = (d.real_origin_population + d.initial_uk_diaspora_persons) / self.agents
         self.output_kind = {"population_total": COUNT}

@@ -38,3 +38,26 @@ def count_ties_in_states(persons, tie_ptr, tie_idx, state, codes):
 
 def logistic(x):
     return 1.0 / (1.0 + np.exp(-x))
+
+
+class PersonPass:
+    """A pass over all persons in household-aligned chunks (``nb.prange``), compiled
+    serially (cached) for one thread and in parallel (compiled on first use) for
+    more. The chunks are fixed, so both give identical results."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.serial = nb.njit(cache=True)(fn)
+        self._parallel = None
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, threads: int, *args):
+        if threads <= 1:
+            return self.serial(*args)
+        if self._parallel is None:
+            self._parallel = nb.njit(parallel=True)(self.fn)
+        return self._parallel(*args)
+
+
+def person_pass(fn) -> PersonPass:
+    return PersonPass(fn)

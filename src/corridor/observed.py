@@ -216,7 +216,9 @@ def load_observed(names: list[str] | None = None, folder: str | Path | None = No
     out = {}
     for name in names:
         if name not in mapping.series:
-            raise CorridorInputError(f"observed series '{name}' is not in mapping.yaml; use one of: {', '.join(mapping.series)}")
+            raise CorridorInputError(
+                f"observed series '{name}' is not in mapping.yaml; use one of: {', '.join(mapping.series)}"
+            )
         out[name] = read_series_csv(folder / f"{name}.csv", name)
     return out
 
@@ -261,7 +263,9 @@ def expected_observed(
 ) -> dict[str, np.ndarray]:
     """Expected observed values of each series for one model run."""
     return {
-        name: apply_observation(model_quantity(series, mapping.series[name], obs), mapping.series[name].observation, factors)
+        name: apply_observation(
+            model_quantity(series, mapping.series[name], obs), mapping.series[name].observation, factors
+        )
         for name, obs in observed.items()
     }
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
+from corridor.rng import uniform_at
 from corridor.states import ASYLUM_NONE, REGIONS, State
 
 
@@ -26,7 +28,8 @@ class Population:
     employed: np.ndarray  # bool
     debt_gbp: np.ndarray  # float32, owed to smugglers or gangs
     asylum_status: np.ndarray  # int8
-    due_month: np.ndarray  # int16, scheduled end of a timed state (arrival, release)
+    due_month: np.ndarray  # int16, scheduled end of a timed state (arrival, release from prison)
+    decision_month: np.ndarray  # int16, scheduled month of the asylum decision
     death_month: np.ndarray  # int16, scheduled month of death from other causes
     route: np.ndarray  # int8, route of the last crossing (-1 none)
     lured: np.ndarray  # bool, recruited by a gang for the crossing (M4)
@@ -112,6 +115,7 @@ def build_population(n_agents: int, horizon: int, p, seed: int) -> tuple[Populat
         debt_gbp=np.zeros(cap, dtype=np.float32),
         asylum_status=np.full(cap, ASYLUM_NONE, dtype=np.int8),
         due_month=np.full(cap, -1, dtype=np.int16),
+        decision_month=np.full(cap, -1, dtype=np.int16),
         death_month=death_month,
         route=np.full(cap, -1, dtype=np.int8),
         lured=np.zeros(cap, dtype=bool),
@@ -173,6 +177,24 @@ def _households(rng: np.random.Generator, region: np.ndarray, mean_size: float):
     return household, np.concatenate(hh_regions), next_id
 
 
+@nb.njit(cache=True)
+def _village_tie_kernel(region_start, region_size, k, half, key):
+    n = region_start.shape[0]
+    tie_idx = np.empty(n * k, dtype=np.int32)
+    for i in range(n):
+        lo, size = region_start[i], region_size[i]
+        for j in range(k):
+            x = uniform_at(key, j, i)
+            step = 1 + int(x * 2 * half) % half  # 1..half
+            pos = i - lo + (step if x < 0.5 else -step)
+            if pos < 0:
+                pos = -pos  # reflect at the edges of the region block
+            if pos >= size:
+                pos = 2 * (size - 1) - pos
+            tie_idx[i * k + j] = lo + min(max(pos, 0), size - 1)
+    return tie_idx
+
+
 def _village_ties(rng: np.random.Generator, region: np.ndarray, k: int, village: int):
     """k ties per person to others in the same village (a window of neighbouring
     households in the same region), as CSR arrays. Neighbouring indices are
@@ -180,14 +202,7 @@ def _village_ties(rng: np.random.Generator, region: np.ndarray, k: int, village:
     cap = region.shape[0]
     counts = np.bincount(region, minlength=len(REGIONS))
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    r = region.astype(np.int64)
-    lo, size = starts[r], counts[r]
-    half = max(1, village // 2)
-    offset = rng.integers(1, half + 1, size=(cap, k)) * np.where(rng.random((cap, k)) < 0.5, -1, 1)
-    pos = np.arange(cap)[:, None] - lo[:, None] + offset
-    pos = np.abs(pos)  # reflect at the edges of the region block
-    pos = np.where(pos >= size[:, None], 2 * (size[:, None] - 1) - pos, pos)
-    pos = np.clip(pos, 0, np.maximum(size[:, None] - 1, 0))
-    tie_idx = (lo[:, None] + pos).reshape(-1).astype(np.int32)
+    key = np.uint64(rng.integers(0, 2**63))
+    tie_idx = _village_tie_kernel(starts[region], counts[region], k, max(1, village // 2), key)
     tie_ptr = np.arange(0, cap * k + 1, k, dtype=np.int64)
     return tie_ptr, tie_idx

@@ -15,6 +15,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
+from corridor.kernels import person_pass
 from corridor.mechanisms.base import COUNT, Mechanism, MechanismParams
 from corridor.rng import uniform_at
 from corridor.states import IN_UK, REGIONS, State
@@ -48,8 +49,8 @@ class DemographyParams(MechanismParams):
 _IN_UK = np.array([int(s) for s in IN_UK], dtype=np.int8)
 
 
-@nb.njit(cache=True, parallel=True)
-def _demography_kernel(state, birth_month, death_month, sex_male, region, bounds, t, k_emig, p_emig, p_return, in_uk, young, origin_pop):
+@person_pass
+def _demography_kernel(draws, state, birth_month, death_month, sex_male, region, bounds, t, k_emig, p_emig, p_return, in_uk, young, origin_pop):
     """Births, deaths, emigration elsewhere and returns, and the census of young men.
 
     One pass, in parallel over household-aligned chunks; each chunk keeps its own
@@ -66,6 +67,8 @@ def _demography_kernel(state, birth_month, death_month, sex_male, region, bounds
     emig_youngest = t - 18 * 12
     for c in nb.prange(n_chunks):
         for i in range(bounds[c], bounds[c + 1]):
+            draws[i] = uniform_at(k_emig, t, i)  # a tight loop first: hashing pipelines there
+        for i in range(bounds[c], bounds[c + 1]):
             s = state[i]
             if s == 0:  # UNBORN
                 if birth_month[i] != t:
@@ -79,21 +82,19 @@ def _demography_kernel(state, birth_month, death_month, sex_male, region, bounds
                 counts[c, 1] += 1
                 continue
             b = birth_month[i]
-            if s == 1:
-                if b > emig_oldest and b <= emig_youngest and uniform_at(k_emig, t, i) < p_emig:
-                    state[i] = s = 10
-                    counts[c, 2] += 1
-            elif s == 10 and uniform_at(k_emig, t, i) < p_return:
-                state[i] = s = 1
-                counts[c, 3] += 1
+            # branch-free draws and counts: ages and sexes are mixed within households
+            x = draws[i]
+            leaves = (s == 1) & (b > emig_oldest) & (b <= emig_youngest) & (x < p_emig)
+            comes_back = (s == 10) & (x < p_return)
+            s = 10 if leaves else (1 if comes_back else s)
+            state[i] = s
+            counts[c, 2] += leaves
+            counts[c, 3] += comes_back
             r = region[i]
-            if s == 1:
-                origin_c[c, r] += 1
-            if sex_male[i] and t - 30 * 12 < b <= t - 15 * 12:
-                if s == 1:
-                    young_c[c, r, 0] += 1
-                elif uk[s]:
-                    young_c[c, r, 1] += 1
+            origin_c[c, r] += s == 1
+            young_man = sex_male[i] & (b > t - 30 * 12) & (b <= t - 15 * 12)
+            young_c[c, r, 0] += young_man & (s == 1)
+            young_c[c, r, 1] += young_man & uk[s]
     totals = np.zeros(4, dtype=np.int64)
     for c in range(n_chunks):
         for k in range(4):
@@ -129,6 +130,7 @@ class Demography(Mechanism):
         sim.young_men[:] = 0
         sim.origin_population_by_region[:] = 0
         births, deaths, emig, ret = _demography_kernel(
+            sim.threads, sim.draws,
             pop.state, pop.birth_month, pop.death_month, pop.sex_male, pop.region, pop.chunk_bounds, t,
             sim.streams.key("demography.emigration"),
             1.0 - (1.0 - p.emigration_elsewhere_rate_per_year) ** (1 / 12),

@@ -16,6 +16,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
+from corridor.kernels import person_pass
 from corridor.mechanisms.base import COUNT, LEVEL, Mechanism, MechanismParams
 from corridor.rng import uniform_at
 from corridor.states import REGIONS
@@ -42,38 +43,43 @@ class OriginEconomyParams(MechanismParams):
 REGION_WAGE_RATIO = np.array([1.0, 1.15, 0.95])  # north is set by a parameter; Tirana above average
 
 
-@nb.njit(cache=True, parallel=True)
-def _labour_market(state, birth_month, region, household, employed, bounds, t, key, u_region, youth_ratio, youth_cut, sep, wage_region, out_share, hh_income, labour_force, youth_labour_force):
+@person_pass
+def _labour_market(draws, state, birth_month, region, household, employed, bounds, t, key, p_find, sep, income_employed, income_out, hh_income, labour_force, youth_labour_force):
     """Job loss and finding at origin, household income, labour force.
 
-    Parallel over household-aligned chunks: a household's income is summed
-    within one chunk, so there are no races and no dependence on thread count."""
+    ``p_find[region, young]`` is the monthly chance of finding a job that keeps
+    each group at its unemployment rate. Parallel over household-aligned chunks:
+    a household's income is summed within one chunk, so there are no races and
+    no dependence on thread count."""
     n_chunks = bounds.shape[0] - 1
     n_regions = labour_force.shape[0]
     lf = np.zeros((n_chunks, n_regions, 2), dtype=np.int64)
+    born_65, born_30, born_18 = t - 65 * 12, t - 30 * 12, t - 18 * 12
     for c in nb.prange(n_chunks):
+        # members of a household are adjacent: sum its income locally, write once
+        current, income = household[bounds[c]] if bounds[c] < bounds[c + 1] else 0, 0.0
         for i in range(bounds[c], bounds[c + 1]):
+            draws[i] = uniform_at(key, t, i)  # a tight loop first: hashing pipelines there
+        for i in range(bounds[c], bounds[c + 1]):
+            h = household[i]
+            if h != current:
+                hh_income[current] += income
+                current, income = h, 0.0
             if state[i] != 1:
                 continue  # abroad, the informal labour market is M7's
-            age = (t - birth_month[i]) // 12
-            if age < 18 or age >= 65:
-                employed[i] = False
-                continue
+            # branch-free below: ages are mixed within households; ages as birth-month windows
+            b = birth_month[i]
+            working = (b > born_65) & (b <= born_18)
+            young = working & (b > born_30)
             r = region[i]
-            if age < 30:
-                u = u_region[r] * youth_ratio - youth_cut[r]
-                lf[c, r, 1] += 1
-            else:
-                u = u_region[r]
-            u = min(max(u, 0.01), 0.95)
-            lf[c, r, 0] += 1
-            x = uniform_at(key, t, i)
-            if employed[i]:
-                if x < sep:
-                    employed[i] = False
-            elif x < sep * (1.0 - u) / u:
-                employed[i] = True
-            hh_income[household[i]] += wage_region[r] * (1.0 if employed[i] else out_share)
+            x = draws[i]
+            now = working & ((employed[i] & (x >= sep)) | (~employed[i] & (x < p_find[r, 1 if young else 0])))
+            employed[i] = now
+            lf[c, r, 0] += working
+            lf[c, r, 1] += young
+            income += working * (income_employed[r] if now else income_out[r])
+        if bounds[c] < bounds[c + 1]:
+            hh_income[current] += income
     for c in range(n_chunks):
         for r in range(n_regions):
             labour_force[r] += lf[c, r, 0]
@@ -130,10 +136,15 @@ class OriginEconomy(Mechanism):
         sim.labour_force[:] = 0
         sim.youth_labour_force[:] = 0
         pop = sim.pop
+        young_u = np.clip(u * p.youth_unemployment_ratio - youth_cut, 0.01, 0.95)
+        rates = np.stack([u, young_u], axis=1)  # [region, young]
+        p_find = p.job_separation_rate_per_month * (1.0 - rates) / rates
+        income = wages / p.eur_per_gbp
         _labour_market(
+            sim.threads, sim.draws,
             pop.state, pop.birth_month, pop.region, pop.household, pop.employed, pop.chunk_bounds, t,
-            sim.streams.key("m1.jobs"), u, p.youth_unemployment_ratio, youth_cut, p.job_separation_rate_per_month,
-            wages / p.eur_per_gbp, p.out_of_work_income_share, sim.household_income_gbp, sim.labour_force,
+            sim.streams.key("m1.jobs"), p_find, p.job_separation_rate_per_month,
+            income, income * p.out_of_work_income_share, sim.household_income_gbp, sim.labour_force,
             sim.youth_labour_force,
         )  # fmt: skip
         sim.level("youth_unemployment_rate_north", max(0.01, u[0] * p.youth_unemployment_ratio - youth_cut[0]))
@@ -154,4 +165,5 @@ class OriginEconomy(Mechanism):
         logit += p.b_out_of_work * ~employed
 
     def step(self, sim, t):
-        sim.count("origin_employed", int(np.count_nonzero(sim.pop.employed)))
+        pop = sim.pop
+        sim.count("origin_employed", int(np.count_nonzero(pop.employed & (pop.state == 1))))

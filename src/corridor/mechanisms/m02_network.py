@@ -43,13 +43,23 @@ def _refresh_ties_in_uk(state, uk_codes, was_in_uk, rev_ptr, rev_idx, ties_in_uk
                 ties_in_uk[rev_idx[e]] += d
 
 
-def reverse_ties(tie_ptr: np.ndarray, tie_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Transpose the tie CSR: for each person, who counts them as a tie."""
+@nb.njit(cache=True)
+def reverse_ties(tie_ptr, tie_idx):
+    """Transpose the tie CSR (a counting sort): for each person, who counts them as a tie."""
     n = tie_ptr.shape[0] - 1
-    source = np.repeat(np.arange(n, dtype=np.int32), np.diff(tie_ptr))
-    order = np.argsort(tie_idx, kind="stable")
-    rev_ptr = np.concatenate(([0], np.cumsum(np.bincount(tie_idx, minlength=n)))).astype(np.int64)
-    return rev_ptr, source[order]
+    rev_ptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(tie_idx.shape[0]):
+        rev_ptr[tie_idx[e] + 1] += 1
+    for j in range(n):
+        rev_ptr[j + 1] += rev_ptr[j]
+    fill = rev_ptr[:-1].copy()
+    rev_idx = np.empty(tie_idx.shape[0], dtype=np.int32)
+    for i in range(n):
+        for e in range(tie_ptr[i], tie_ptr[i + 1]):
+            j = tie_idx[e]
+            rev_idx[fill[j]] = i
+            fill[j] += 1
+    return rev_ptr, rev_idx
 
 
 class Network(Mechanism):

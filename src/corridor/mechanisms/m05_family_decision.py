@@ -19,6 +19,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
+from corridor.kernels import person_pass
 from corridor.mechanisms.base import COUNT, LEVEL, Mechanism, MechanismParams
 from corridor.rng import uniform_at
 from corridor.states import REGIONS, ROUTES, State
@@ -40,7 +41,7 @@ class FamilyDecisionParams(MechanismParams):
     max_monthly_leave_probability: float = Field(ge=0.001, le=1, description="cap used for exact thinning")
 
 
-@nb.njit(cache=True, parallel=True)
+@person_pass
 def _candidates(state, birth_month, bounds, t, key, cap, idx, u):
     """Persons at origin aged 13-49 whose draw is below the cap, with their draws.
 
@@ -54,13 +55,13 @@ def _candidates(state, birth_month, bounds, t, key, cap, idx, u):
     for c in nb.prange(n_chunks):
         n = bounds[c]
         for i in range(bounds[c], bounds[c + 1]):
+            # branch-free: always draw and write, advance only when eligible
+            # (ages are mixed within households, so a branch would mispredict)
             b = birth_month[i]
-            if state[i] == 1 and b > oldest and b <= youngest:
-                x = uniform_at(key, t, i)
-                if x < cap:
-                    idx[n] = i
-                    u[n] = x
-                    n += 1
+            x = uniform_at(key, t, i)
+            idx[n] = i
+            u[n] = x
+            n += (state[i] == 1) & (b > oldest) & (b <= youngest) & (x < cap)
         found[c] = n - bounds[c]
     n = 0
     for c in range(n_chunks):
@@ -111,6 +112,7 @@ class FamilyDecision(Mechanism):
 
     def candidates(self, sim, t):
         n = _candidates(
+            sim.threads,
             sim.pop.state, sim.pop.birth_month, sim.pop.chunk_bounds, t, sim.streams.key("m5.leave"),
             sim.p.family.max_monthly_leave_probability, self._idx, self._u,
         )  # fmt: skip

@@ -119,7 +119,9 @@ class DestinationState(Mechanism):
         pop.state[persons] = State.AT_ORIGIN
         pop.asylum_status[persons] = ASYLUM_NONE
         pop.due_month[persons] = -1
+        pop.decision_month[persons] = -1
         pop.lured[persons] = False
+        pop.referred[persons] = False  # a new crossing is a new case
         pop.employed[persons] = False
         sim.count(counter, persons.size)
 
@@ -131,6 +133,7 @@ class DestinationState(Mechanism):
     def step(self, sim, t):
         pop = sim.pop
         uk_before = select_in_states(pop.state, _IN_UK)
+        irregular = int(np.isin(pop.state[uk_before], _REMOVABLE).sum()) + sim.arrived.size
         self._arrivals(sim, t, sim.arrived)
         uk = np.concatenate((uk_before, sim.arrived))
         self._decisions(sim, t, uk)
@@ -138,8 +141,7 @@ class DestinationState(Mechanism):
         self._policing(sim, t, uk)
         self._releases(sim, t, uk)
         self._removals(sim, t, uk)
-        irregular = np.isin(pop.state[uk_before], _REMOVABLE).sum() + sim.arrived.size
-        self._perceptions(sim, int(irregular))
+        self._perceptions(sim, irregular)
         sim.uk = uk[np.isin(pop.state[uk], _IN_UK)]
 
     def _arrivals(self, sim, t, arrived):
@@ -153,7 +155,7 @@ class DestinationState(Mechanism):
         pop.state[adults[~claim]] = State.UNDOCUMENTED
         for who in (minors, claimants):
             pop.asylum_status[who] = ASYLUM_PENDING
-            pop.due_month[who] = t + int(round(p.asylum_processing_months))
+            pop.decision_month[who] = t + int(round(p.asylum_processing_months))
         sim.count("asylum_claims", minors.size + claimants.size)
         sim.count("asylum_claims_minors", minors.size)
         self._refer(sim, t, minors, p.p_refer_minor_arrival, "refer_minor")
@@ -170,12 +172,12 @@ class DestinationState(Mechanism):
 
     def _decisions(self, sim, t, uk):
         p, pop = sim.p.destination, sim.pop
-        due = uk[(pop.asylum_status[uk] == ASYLUM_PENDING) & (pop.due_month[uk] <= t)]
+        due = uk[(pop.asylum_status[uk] == ASYLUM_PENDING) & (pop.decision_month[uk] <= t)]
         minor = pop.age_years(t, due) < 18
         grant = self._draw(sim, "grant", t, due, np.where(minor, p.p_grant_minor, p.p_grant_adult))
         pop.asylum_status[due[grant]] = ASYLUM_GRANTED
         pop.asylum_status[due[~grant]] = ASYLUM_REFUSED
-        pop.due_month[due] = -1
+        pop.decision_month[due] = -1
         sim.count("asylum_grants", int(grant.sum()))
         sim.count("asylum_refusals", int((~grant).sum()))
         self.decided = (int(grant.sum()), due.size + self.fast_tracked)

@@ -1,0 +1,330 @@
+"""Model-level actors and shared state: government, origin economy, census, climate, smugglers, gangs, Home Office.
+
+Each is a plain object the model updates at the start of the month (prices,
+rates, perceptions) and that persons read when they act.
+"""
+
+from __future__ import annotations
+
+import math
+
+from benchmarks.reference.agents import AT_ORIGIN, IN_UK, LORRY, SMALL_BOAT
+
+N_REGIONS = 3
+REGION_WAGE_RATIO = (None, 1.15, 0.95)  # north is a parameter; Tirana-Durres above the national average
+
+
+class Mortality:
+    """Deaths from other causes: a Gompertz hazard a * exp(b * age) per year."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def p_death_within_month(self, age_years: float) -> float:
+        d = self.model.p.demography
+        a, b = d.mortality_gompertz_a_per_year, d.mortality_gompertz_b_per_year
+        # the hazard integrated over the month ahead
+        return 1.0 - math.exp(-(a / b) * math.exp(b * age_years) * (math.exp(b / 12.0) - 1.0))
+
+
+class Government:
+    """M11: the policy levers; an origin investment creates jobs after corruption takes its share."""
+
+    def __init__(self, model):
+        self.model = model
+        self.jobs_real = [0.0] * N_REGIONS  # jobs created, in real persons
+
+    def begin_month(self, t: int) -> None:
+        pol, model = self.model.p.policy, self.model
+        keep = (1.0 - pol.investment_job_decay_per_year) ** (1 / 12)
+        self.jobs_real = [j * keep for j in self.jobs_real]
+        spent = pol.investment_gbp_per_month
+        self.jobs_real[int(round(pol.investment_region))] += (
+            spent * (1.0 - pol.corruption_leakage) / pol.cost_per_job_gbp
+        )
+        model.level("investment_gbp", spent)
+        model.level("investment_lost_to_corruption_gbp", spent * pol.corruption_leakage)
+        model.level("jobs_created", sum(self.jobs_real))
+
+    def jobs_created_agents(self, region: int) -> float:
+        return self.jobs_real[region] / self.model.scale
+
+    def decision_term(self) -> float:
+        pol = self.model.p.policy
+        return -pol.b_awareness_campaign * pol.awareness_campaign_intensity
+
+
+class OriginEconomy:
+    """M1: regional wages, unemployment and the cost of living; investment jobs go to the young."""
+
+    def __init__(self, model):
+        self.model = model
+        self.labour_force = [0] * N_REGIONS
+        self.youth_labour_force = [1] * N_REGIONS
+        self.rates = self.base_unemployment(0)
+        self.youth_cut = [0.0] * N_REGIONS
+
+    def base_unemployment(self, t: int) -> list[float]:
+        p = self.model.p.origin_economy
+        base = max(0.02, p.unemployment_rate_2012 + p.unemployment_change_per_year * t / 12.0)
+        return [min(max(u, 0.01), 0.9) for u in (base * p.north_unemployment_ratio, base * 0.9, base)]
+
+    def wages_eur(self, t: int) -> list[float]:
+        p = self.model.p.origin_economy
+        level = p.wage_2012_eur_month * (1 + p.wage_growth_per_year) ** (t / 12.0)
+        return [level * (p.north_wage_ratio if r == 0 else REGION_WAGE_RATIO[r]) for r in range(N_REGIONS)]
+
+    def initial_unemployment(self, region: int, young: bool) -> float:
+        return self.rates[region] * (self.model.p.origin_economy.youth_unemployment_ratio if young else 1.0)
+
+    def begin_month(self, t: int) -> None:
+        model, p = self.model, self.model.p.origin_economy
+        self.rates = self.base_unemployment(t)
+        # last month's young labour force shares this month's investment jobs
+        self.youth_cut = [
+            model.government.jobs_created_agents(r) / max(self.youth_labour_force[r], 1) for r in range(N_REGIONS)
+        ]
+        wages = self.wages_eur(t)
+        self.wage_gbp = [w / p.eur_per_gbp for w in wages]
+        deflator = (1 + p.cost_of_living_growth_per_year) ** (t / 12.0)
+        self.real_wage_gbp = [w / deflator for w in self.wage_gbp]
+        # the UK wage as seen from home: rising prices at origin widen the gap
+        self.uk_wage_gbp = p.uk_informal_wage_gbp_month * (1 + p.uk_wage_growth_per_year) ** (t / 12.0)
+        self.labour_force = [0] * N_REGIONS
+        self.youth_labour_force = [0] * N_REGIONS
+        for household in model.households:
+            household.income = 0.0
+        model.level("unemployment_rate_north", self.rates[0])
+        model.level(
+            "youth_unemployment_rate_north", max(0.01, self.rates[0] * p.youth_unemployment_ratio - self.youth_cut[0])
+        )
+        model.level("wage_north_eur_month", wages[0])
+        model.level("real_wage_north_eur_month_2012", wages[0] / deflator)
+
+    def unemployment_rate(self, region: int, young: bool) -> float:
+        u = self.rates[region]
+        if young:
+            u = u * self.model.p.origin_economy.youth_unemployment_ratio - self.youth_cut[region]
+        return min(max(u, 0.01), 0.95)
+
+    def income_gbp(self, region: int, employed: bool) -> float:
+        share = 1.0 if employed else self.model.p.origin_economy.out_of_work_income_share
+        return self.wage_gbp[region] * share
+
+    def end_labour_market(self) -> None:
+        lf = [max(n, 1) for n in self.labour_force]
+        national = sum(u * w for u, w in zip(self.rates, lf, strict=True)) / sum(lf)
+        self.model.level("unemployment_rate_national", national)
+
+
+class Census:
+    """The monthly count of the origin population and of young men (15-29) at origin and in the UK."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.at_origin = [0] * N_REGIONS
+        self.young_men_at_origin = [0] * N_REGIONS
+        self.young_men_in_uk = [0] * N_REGIONS
+
+    def add(self, person, age_years: float) -> None:
+        r = person.region
+        if person.state == AT_ORIGIN:
+            self.at_origin[r] += 1
+        if person.male and 15.0 <= age_years < 30.0:
+            if person.state == AT_ORIGIN:
+                self.young_men_at_origin[r] += 1
+            elif person.state in IN_UK:
+                self.young_men_in_uk[r] += 1
+
+
+class Climate:
+    """What a would-be migrant sees this month: the income gap (M1), the exodus (M2), houses and cars built
+    with money from the UK (M3), the gangs' lure (M4) and the age at which families send sons (M5)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.display_gbp = [0.0] * N_REGIONS  # remittances and proceeds seen last month, by region
+        self.exodus_share = [0.0] * N_REGIONS
+        self.display = [0.0] * N_REGIONS
+        self.lure = 0.0
+        self.ads_reach = 0.0
+
+    def begin_month(self, t: int) -> None:
+        model, census, economy = self.model, self.model.census, self.model.economy
+        p_econ = model.p.origin_economy
+        # M1: the log income gap, per region and employment status
+        self.gap = [
+            [
+                p_econ.b_wage_gap * math.log(economy.uk_wage_gbp / max(w * share, 1.0))
+                for share in (p_econ.out_of_work_income_share, 1.0)
+            ]
+            for w in economy.real_wage_gbp
+        ]
+        # M2: the share of the region's young men who are in the UK
+        for r, name in enumerate(model.region_names):
+            total = census.young_men_at_origin[r] + census.young_men_in_uk[r]
+            self.exodus_share[r] = census.young_men_in_uk[r] / max(total, 1)
+            model.level(f"share_young_men_in_uk_{name}", self.exodus_share[r])
+        # M3: last month's money from the UK per head at origin, relative to the wage
+        for r, name in enumerate(model.region_names):
+            per_head = self.display_gbp[r] / max(census.at_origin[r], 1)
+            self.display[r] = math.log1p(100.0 * per_head / max(economy.real_wage_gbp[r], 1.0))
+            model.level(f"remittance_display_{name}", self.display[r])
+        # M4: ads (less what is taken down) and the lifestyle display, scaled by the gangs' appetite (last month's)
+        s = model.p.social_media
+        self.ads_reach = s.ads_intensity * (1.0 - model.p.policy.ad_takedown_share)
+        self.lure = (self.ads_reach + s.lifestyle_display_intensity) * model.gangs.demand_index
+        model.level("lure_intensity", self.lure)
+        # M5: families send sons younger and younger
+        f = model.p.family
+        self.min_sending_age = f.min_sending_age_2012 - f.sending_age_decline_per_year * t / 12.0
+        model.level("min_sending_age", self.min_sending_age)
+
+    def wage_gap_term(self, region: int, employed: bool) -> float:
+        term = self.gap[region][1 if employed else 0]
+        if not employed:
+            term += self.model.p.origin_economy.b_out_of_work
+        return term
+
+
+class SmugglingMarket:
+    """M6: two routes (lorry; small boat once open), prices that follow demand and enforcement, awareness of
+    the boat route, and the risks of the crossing."""
+
+    def __init__(self, model):
+        self.model = model
+        p = model.p.smuggling
+        self.price = [p.lorry_base_price_gbp, p.small_boat_base_price_gbp]
+        self.demand = [0, 0]  # crossings sold last month, in agents
+        self.awareness = [1.0, 0.0]
+
+    def enforcement(self) -> list[float]:
+        pol = self.model.p.policy
+        return [pol.enforcement_lorry, pol.enforcement_small_boat]
+
+    def begin_month(self, t: int) -> None:
+        model, p = self.model, self.model.p.smuggling
+        boat_open = p.small_boat_available >= 0.5
+        if boat_open:
+            a = max(self.awareness[SMALL_BOAT], p.small_boat_awareness_initial)
+            growth = p.small_boat_awareness_growth_per_month * (
+                1.0 + p.ads_awareness_multiplier * model.climate.ads_reach
+            )
+            self.awareness[SMALL_BOAT] = min(1.0, a + growth * a * (1.0 - a))
+        enforcement = self.enforcement()
+        for r, base in enumerate((p.lorry_base_price_gbp, p.small_boat_base_price_gbp)):
+            demand = max(self.demand[r] * model.scale, 0.1 * p.reference_demand_persons_month)
+            target = (
+                base
+                * (demand / p.reference_demand_persons_month) ** p.price_demand_elasticity
+                * enforcement[r] ** p.price_enforcement_elasticity
+            )
+            self.price[r] += p.price_adjust_rate_per_month * (target - self.price[r])
+            if r == SMALL_BOAT and not boat_open:
+                self.price[r] = target
+        self.demand = [0, 0]
+        self.p_death = [p.lorry_p_death, p.small_boat_p_death]
+        self.p_intercept = [
+            1.0 - (1.0 - p0) ** e
+            for p0, e in zip((p.lorry_p_intercept, p.small_boat_p_intercept), enforcement, strict=True)
+        ]
+        # route choice: a logit on price, risk and awareness over the open routes
+        utility = [
+            -p.route_price_weight * math.log(self.price[LORRY] / 1000.0) - p.route_risk_weight * self.p_death[LORRY]
+        ]
+        if boat_open and self.awareness[SMALL_BOAT] > 0:
+            utility.append(
+                -p.route_price_weight * math.log(self.price[SMALL_BOAT] / 1000.0)
+                - p.route_risk_weight * self.p_death[SMALL_BOAT]
+                + math.log(self.awareness[SMALL_BOAT])
+            )
+        top = max(utility)
+        weights = [math.exp(v - top) for v in utility]
+        self.choice = [w / sum(weights) for w in weights] + [0.0] * (2 - len(weights))
+        self.expected_price = sum(c * x for c, x in zip(self.choice, self.price, strict=True))
+        self.expected_p_death = sum(c * x for c, x in zip(self.choice, self.p_death, strict=True))
+        for r, name in enumerate(("lorry", "small_boat")):
+            model.level(f"price_{name}_gbp", self.price[r])
+            model.level(f"p_intercept_{name}", self.p_intercept[r])
+        model.level("small_boat_awareness", self.awareness[SMALL_BOAT] if boat_open else 0.0)
+
+    def decision_term(self, family_means: float) -> float:
+        p = self.model.p.smuggling
+        return (
+            -p.b_price * math.log(self.expected_price / (family_means + 1000.0))
+            - p.b_death_risk * self.expected_p_death
+        )
+
+    def choose_route(self, u: float) -> int:
+        return LORRY if u < self.choice[LORRY] else SMALL_BOAT
+
+    def sell(self, route: int, price: float) -> None:
+        self.demand[route] += 1
+        self.model.count("smuggler_revenue_gbp", price)
+
+
+class Gangs:
+    """M7: the gangs want a number of workers that grows with the drug market."""
+
+    def __init__(self, model):
+        self.model = model
+        self.demand_index = 1.0
+        self.vacancy_fill = 0.0
+
+    def demand_persons(self, t: int) -> float:
+        e = self.model.p.exploitation
+        return e.gang_labour_demand_2012_persons * (1 + e.gang_demand_growth_per_year) ** (t / 12.0)
+
+    def begin_month(self, t: int) -> None:
+        e = self.model.p.exploitation
+        self.demand_index = self.demand_persons(t) / max(e.gang_labour_demand_2012_persons, 1.0)
+        self.model.level("gang_labour_demand", self.demand_persons(t))
+
+    def open_vacancies(self, t: int, workers: int) -> None:
+        """How far the gangs are from the workforce they want (in agents), which drives recruitment."""
+        demand = self.demand_persons(t) / self.model.scale
+        self.vacancy_fill = min(max((demand - workers) / max(demand, 1e-9), 0.0), 1.0)
+        self.workers = workers
+        self.model.count("gang_revenue_gbp", workers * self.model.p.exploitation.gang_revenue_per_worker_gbp_month)
+
+
+class HomeOffice:
+    """M8 (and the returns agreement of M11): asylum outcomes and removals, and how they are perceived at origin."""
+
+    def __init__(self, model):
+        self.model = model
+        d = model.p.destination
+        self.perceived_stay = d.p_grant_adult
+        self.perceived_return = 1.0 - (1.0 - d.removal_rate_refused_per_month) ** 12
+        self.begin_month()
+
+    def begin_month(self) -> None:
+        self.grants = self.decisions = 0
+        self.irregular_population = 0
+
+    def agreement_multiplier(self) -> float:
+        pol = self.model.p.policy
+        return 1.0 + (pol.returns_agreement_removal_multiplier - 1.0) * pol.returns_agreement
+
+    def record_decision(self, granted: bool) -> None:
+        self.decisions += 1
+        self.model.count("asylum_grants" if granted else "asylum_refusals")
+        if granted:
+            self.grants += 1
+
+    def decision_term(self) -> float:
+        d = self.model.p.destination
+        return d.b_perceived_stay * self.perceived_stay - d.b_perceived_return * self.perceived_return
+
+    def update_perceptions(self) -> None:
+        """News of this month's removals and decisions, as a moving average."""
+        model, d = self.model, self.model.p.destination
+        w = 1.0 / d.perception_memory_months
+        monthly = model.flow("removals") / max(self.irregular_population, 1)
+        self.perceived_return += w * ((1.0 - (1.0 - min(monthly, 1.0)) ** 12) - self.perceived_return)
+        if self.decisions:
+            self.perceived_stay += w * (self.grants / self.decisions - self.perceived_stay)
+        model.level("perceived_p_stay", self.perceived_stay)
+        model.level("perceived_p_return", self.perceived_return)
