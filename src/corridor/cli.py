@@ -254,7 +254,7 @@ def scenarios_show(name: ScenarioArg) -> None:
     from corridor.paramdoc import parameter_table_markdown
     from corridor.scenario import load_scenario
 
-    console.print(parameter_table_markdown(load_scenario(name)), markup=False, highlight=False)
+    print(parameter_table_markdown(load_scenario(name)))  # plain: markdown tables must not wrap
 
 
 @scenarios_app.command("validate")
