@@ -1,6 +1,6 @@
 """Speed and memory of the engine against the Mesa reference implementation.
 
-    python benchmarks/speed.py            # engine 10k, 100k, 1M and the real population; reference 10k, 100k
+    python benchmarks/speed.py            # engine 10k, 100k, 1M and the real population (1 thread, then all cores); reference 10k, 100k
     python benchmarks/speed.py --quick    # engine 10k, 100k, 1M; reference 10k (under 3 minutes)
 
 Every size runs in a fresh subprocess, which reports its own wall times and peak
@@ -75,9 +75,10 @@ def measure(model: str, agents: int, threads: int, label: str = "") -> dict:
         raise SystemExit(f"{model} at {agents:,} agents failed:\n{proc.stderr}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["total_s"] = result["init_s"] + result["run_s"]
+    result["threads"] = threads if model == "engine" else 1
     result["agent_months_per_s"] = result["agents"] * result["months"] / result["total_s"]
     print(
-        f"{model:9s} agents={agents:>9,d} months={result['months']} init_s={result['init_s']:.2f} "
+        f"{model:9s} agents={agents:>9,d} threads={result['threads']} months={result['months']} init_s={result['init_s']:.2f} "
         f"run_s={result['run_s']:.2f} agent_months_per_s={result['agent_months_per_s']:,.0f} "
         f"peak_rss_mib={result['peak_rss_mib']:.0f}{label}",
         flush=True,
@@ -115,22 +116,31 @@ def main() -> None:
     engine_sizes = [10_000, 100_000, 1_000_000] + ([] if args.quick else [real_population()])
     reference_sizes = [10_000] if args.quick else [10_000, 100_000]
     rows = [measure("engine", n, args.threads) for n in engine_sizes]
+    cores = os.cpu_count() or 1
+    all_cores = [] if args.quick or cores <= args.threads else [100_000, real_population()]
+    rows += [measure("engine", n, cores) for n in all_cores]  # the same results, on every core
     rows += [measure("reference", n, args.threads) for n in reference_sizes]
 
-    def total(model, agents):
-        return next(r["total_s"] for r in rows if r["model"] == model and r["agents"] == agents)
+    def total(model, agents, threads=args.threads):
+        wanted = threads if model == "engine" else 1
+        return next(
+            r["total_s"] for r in rows if r["model"] == model and r["agents"] == agents and r["threads"] == wanted
+        )
 
     common = max(reference_sizes)
     print(f"speedup_vs_reference_{common // 1000}k: {total('reference', common) / total('engine', common):.1f}")
+    if all_cores:
+        ratio = total("reference", common) / total("engine", common, cores)
+        print(f"speedup_vs_reference_{common // 1000}k_{cores}_threads: {ratio:.1f}")
     per_agent_month = {n: total("engine", n) / n for n in (100_000, 1_000_000)}
     print(f"linearity_1m_over_100k: {per_agent_month[1_000_000] / per_agent_month[100_000]:.2f}")
     print(f"benchmark_wall_s: {time.perf_counter() - started:.0f}")
     print()
-    print("| model | agents | months | build (s) | run (s) | agent-months/s | peak RSS (MiB) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| model | agents | threads | months | build (s) | run (s) | agent-months/s | peak RSS (MiB) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
-            f"| {r['model']} | {r['agents']:,} | {r['months']} | {r['init_s']:.2f} | {r['run_s']:.2f} | "
+            f"| {r['model']} | {r['agents']:,} | {r['threads']} | {r['months']} | {r['init_s']:.2f} | {r['run_s']:.2f} | "
             f"{r['agent_months_per_s']:,.0f} | {r['peak_rss_mib']:,.0f} |"
         )
 

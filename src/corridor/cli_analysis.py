@@ -174,6 +174,9 @@ def plot_report(observables, out: Path, title: str = "") -> Path:
         ax.fill_between(x, t["q05"], t["q95"], color="C0", alpha=0.2, label="90%")
         ax.fill_between(x, t["q25"], t["q75"], color="C0", alpha=0.4, label="50%")
         ax.plot(x, t["q50"], color="C0", lw=1)
+        if len(t) == 1:  # one point: show it as an interval, not a line of zero width
+            ax.errorbar(x, t["q50"], yerr=[t["q50"] - t["q05"], t["q95"] - t["q50"]], color="C0", capsize=4)
+            ax.set_xlim(x[0] - 1, x[0] + 1)
         ax.plot(x, t["observed"], "o", color="k", ms=4, label="observed")
         fit = "" if mapping.series[name].fit else " (not fitted)"
         ax.set_title(name.replace("_", " ") + fit, fontsize=9)

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numba
 import numpy as np
 
-from corridor.kernels import logistic
+from corridor.kernels import count_states, logistic
 from corridor.mechanisms import MECHANISMS
 from corridor.mechanisms.base import COUNT, LEVEL, MONEY
 from corridor.population import build_population
@@ -109,7 +109,7 @@ class Simulation:
         self.leavers = persons[u < logistic(logit)]
         for m in self.modules:
             m.step(self, t)
-        self.stocks[t] = np.bincount(self.pop.state, minlength=N_STATES)
+        self.stocks[t] = count_states(self.pop.state, N_STATES)
         self.series["population_total"][t] = self.stocks[t, 1:].sum()
         if prev_state is not None:
             self._record_life_events(t, prev_state)

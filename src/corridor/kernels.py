@@ -1,5 +1,7 @@
 """Numba kernels shared by several mechanisms: one fused pass over the persons."""
 
+import types
+
 import numba as nb
 import numpy as np
 
@@ -42,8 +44,8 @@ def logistic(x):
 
 class PersonPass:
     """A pass over all persons in household-aligned chunks (``nb.prange``), compiled
-    serially (cached) for one thread and in parallel (compiled on first use) for
-    more. The chunks are fixed, so both give identical results."""
+    both serially for one thread and in parallel for more (each cached). The
+    chunks are fixed, so both give identical results."""
 
     def __init__(self, fn):
         self.fn = fn
@@ -55,9 +57,21 @@ class PersonPass:
         if threads <= 1:
             return self.serial(*args)
         if self._parallel is None:
-            self._parallel = nb.njit(parallel=True)(self.fn)
+            # a renamed copy, so that numba's cache keeps the two compilations apart
+            twin = types.FunctionType(self.fn.__code__, self.fn.__globals__, self.fn.__name__ + "_parallel")
+            twin.__qualname__ = self.fn.__qualname__ + "_parallel"
+            self._parallel = nb.njit(cache=True, parallel=True)(twin)
         return self._parallel(*args)
 
 
 def person_pass(fn) -> PersonPass:
     return PersonPass(fn)
+
+
+@nb.njit(cache=True)
+def count_states(state, n_states):
+    """Persons per state (np.bincount would first widen the int8 states to int64)."""
+    out = np.zeros(n_states, dtype=np.int64)
+    for s in state:
+        out[s] += 1
+    return out

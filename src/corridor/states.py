@@ -7,6 +7,8 @@ person slot is in exactly one state, so the stocks of all states except
 
 from enum import IntEnum
 
+import numpy as np
+
 
 class State(IntEnum):
     UNBORN = 0  # reserved slot for a birth scheduled later in the horizon
@@ -39,6 +41,16 @@ IN_UK = (
     State.IN_PRISON,
 )
 ALIVE = (State.AT_ORIGIN, State.IN_TRANSIT, *IN_UK, State.EMIGRATED_ELSEWHERE)
+
+
+def state_flags(*states) -> "np.ndarray":
+    """A lookup table: ``state_flags(A, B)[state_array]`` is a mask, faster than np.isin."""
+    flags = np.zeros(N_STATES, dtype=bool)
+    flags[list(states)] = True
+    return flags
+
+
+IS_IN_UK = state_flags(*IN_UK)
 
 # asylum status, independent of the life-course state
 ASYLUM_NONE, ASYLUM_PENDING, ASYLUM_GRANTED, ASYLUM_REFUSED = 0, 1, 2, 3

@@ -26,11 +26,22 @@ from pydantic import Field
 
 from corridor.kernels import select_in_states
 from corridor.mechanisms.base import COUNT, LEVEL, Mechanism, MechanismParams
-from corridor.states import ASYLUM_GRANTED, ASYLUM_NONE, ASYLUM_PENDING, ASYLUM_REFUSED, IN_UK, ROUTES, State
+from corridor.states import (
+    ASYLUM_GRANTED,
+    ASYLUM_NONE,
+    ASYLUM_PENDING,
+    ASYLUM_REFUSED,
+    IN_UK,
+    IS_IN_UK,
+    ROUTES,
+    State,
+    state_flags,
+)
 
 _IN_UK = np.array([int(s) for s in IN_UK], dtype=np.int8)
 # persons who can be removed: the denominator of the perceived chance of removal
-_REMOVABLE = np.array([State.ASYLUM_PENDING, State.UNDOCUMENTED, State.CRIMINAL_EXPLOITATION, State.IN_PRISON], dtype=np.int8)
+_REMOVABLE = state_flags(State.ASYLUM_PENDING, State.UNDOCUMENTED, State.CRIMINAL_EXPLOITATION, State.IN_PRISON)
+_WAITING = state_flags(State.ASYLUM_PENDING, State.UNDOCUMENTED)
 
 
 class DestinationStateParams(MechanismParams):
@@ -133,7 +144,7 @@ class DestinationState(Mechanism):
     def step(self, sim, t):
         pop = sim.pop
         uk_before = select_in_states(pop.state, _IN_UK)
-        irregular = int(np.isin(pop.state[uk_before], _REMOVABLE).sum()) + sim.arrived.size
+        irregular = int(_REMOVABLE[pop.state[uk_before]].sum()) + sim.arrived.size
         self._arrivals(sim, t, sim.arrived)
         uk = np.concatenate((uk_before, sim.arrived))
         self._decisions(sim, t, uk)
@@ -142,7 +153,7 @@ class DestinationState(Mechanism):
         self._releases(sim, t, uk)
         self._removals(sim, t, uk)
         self._perceptions(sim, irregular)
-        sim.uk = uk[np.isin(pop.state[uk], _IN_UK)]
+        sim.uk = uk[IS_IN_UK[pop.state[uk]]]
 
     def _arrivals(self, sim, t, arrived):
         p, pol, pop = sim.p.destination, sim.p.policy, sim.pop
@@ -183,7 +194,7 @@ class DestinationState(Mechanism):
         self.decided = (int(grant.sum()), due.size + self.fast_tracked)
         granted, refused = due[grant], due[~grant]
         # adults waiting, and those who left care or went missing before the decision
-        waiting = lambda x: x[np.isin(pop.state[x], (State.ASYLUM_PENDING, State.UNDOCUMENTED))]  # noqa: E731
+        waiting = lambda x: x[_WAITING[pop.state[x]]]  # noqa: E731
         pop.state[waiting(granted)] = State.LEGAL_RESIDENT
         pop.state[waiting(refused)] = State.UNDOCUMENTED
         refused_in_care = refused[pop.state[refused] == State.IN_CARE]

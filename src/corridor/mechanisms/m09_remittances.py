@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from corridor.mechanisms.base import COUNT, MONEY, Mechanism, MechanismParams
-from corridor.states import IN_UK, REGIONS, State
+from corridor.states import IS_IN_UK, REGIONS, State
 
 
 class RemittanceParams(MechanismParams):
@@ -61,7 +61,7 @@ class Remittances(Mechanism):
             pop.region[senders], minlength=len(REGIONS)
         ) * amount + np.bincount(pop.region[workers], minlength=len(REGIONS)) * proceeds
         sim.household_in_uk[:] = False
-        sim.household_in_uk[pop.household[uk[np.isin(pop.state[uk], IN_UK)]]] = True
+        sim.household_in_uk[pop.household[uk[IS_IN_UK[pop.state[uk]]]]] = True
         sim.count("remittances_gbp", senders.size * amount)
         sim.count("remittance_senders", senders.size)
         sim.count("criminal_proceeds_repatriated_gbp", workers.size * proceeds)
