@@ -22,6 +22,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,6 +87,17 @@ def measure(model: str, agents: int, threads: int, label: str = "") -> dict:
     return result
 
 
+def cli_run_seconds(agents: int) -> float:
+    """Wall time of `corridor run` end to end: start-up, run, summary and files written."""
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-m", "corridor", "run", SCENARIO, "--agents", str(agents), "--seed", str(SEED)]
+        start = time.perf_counter()
+        proc = subprocess.run([*cmd, "--out", out], capture_output=True, text=True, cwd=ROOT)
+        if proc.returncode != 0:
+            raise SystemExit(f"corridor run failed:\n{proc.stderr}")
+        return time.perf_counter() - start
+
+
 def real_population() -> int:
     """One agent per person: the origin's real population plus the 2012 diaspora."""
     sys.path.insert(0, str(ROOT))
@@ -127,6 +139,7 @@ def main() -> None:
             r["total_s"] for r in rows if r["model"] == model and r["agents"] == agents and r["threads"] == wanted
         )
 
+    print(f"cli_run_100k_wall_s: {cli_run_seconds(100_000):.1f}")
     common = max(reference_sizes)
     print(f"speedup_vs_reference_{common // 1000}k: {total('reference', common) / total('engine', common):.1f}")
     if all_cores:
