@@ -230,6 +230,46 @@ def plot(
     console.print(f"wrote {out}")
 
 
+@app.command()
+def sensitivity(
+    scenario: ScenarioArg = "albania-uk",
+    output: Annotated[list[str], typer.Option("--output", help="Output to explain (repeatable).")] = ["departures"],  # noqa: B006
+    since: Annotated[str | None, typer.Option(help="First month summed (YYYY-MM).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last month summed (YYYY-MM).")] = None,
+    trajectories: Annotated[int, typer.Option(min=2, max=1000, help="Morris trajectories (runs = r x (k + 1)).")] = 4,
+    agents: AgentsOpt = 10_000,
+    seed: SeedOpt = 0,
+    parameters: Annotated[str | None, typer.Option(help="Comma-separated subset of parameters to vary.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for sensitivity.csv.")] = Path("runs/sensitivity"),
+    top: Annotated[int, typer.Option(min=1, help="Rows shown per output.")] = 12,
+) -> None:
+    """Which assumptions drive an answer: Morris screening (SALib) over every uncertain parameter's prior."""
+    from corridor.results import write_parquet_atomic
+    from corridor.scenario import load_scenario
+    from corridor.sensitivity import morris, uncertain_parameters
+
+    sc = load_scenario(scenario)
+    only = [p.strip() for p in parameters.split(",")] if parameters else None
+    k = len(uncertain_parameters(sc, only))
+    _check_writable(out)
+    with _progress() as progress:
+        task = progress.add_task(f"sensitivity ({k} parameters)", total=trajectories * (k + 1))
+        table = morris(
+            sc, output, trajectories, agents, seed, since, until, only,
+            progress=lambda done, total: progress.update(task, completed=done),
+        )  # fmt: skip
+    table.to_csv(out / "sensitivity.csv", index=False, float_format="%.6g")
+    write_parquet_atomic(table, out / "sensitivity.parquet")
+    for name in output:
+        view = Table(title=f"{name}, summed {since or sc.start}..{until or sc.end}: mean absolute elementary effect")
+        for col in ("rank", "parameter", "range varied", "mu*", "sigma"):
+            view.add_column(col, justify="left" if col in ("parameter", "range varied") else "right")
+        for _, r in table[table["output"] == name].head(top).iterrows():
+            view.add_row(str(r["rank"]), r["parameter"], f"{r['low']:.4g} .. {r['high']:.4g}", _fmt(r["mu_star"]), _fmt(r["sigma"]))
+        console.print(view)
+    console.print(f"results in [bold]{out}[/bold]/sensitivity.csv")
+
+
 def _check_writable(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)

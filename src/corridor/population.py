@@ -3,8 +3,8 @@
 A person is an index. Slots for births later in the horizon are allocated up
 front in state ``UNBORN`` and switched on at their birth month, so no array
 grows during a run. Ties between persons are a CSR adjacency (``tie_ptr``,
-``tie_idx``): kin and friends in the same region, the channel of the network
-effect (M2).
+``tie_idx``) to neighbours in the same village (nearby households of the same
+region), the channel of the network effect (M2).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class DemographyParams(MechanismParams):
     region_share_tirana_durres: float = Field(ge=0.01, le=0.9)
     household_size_mean: float = Field(ge=1, le=10, description="persons per household")
     ties_per_person: float = Field(ge=1, le=50, description="kin and friend ties, integer")
-    village_size_persons: float = Field(ge=10, le=100_000, description="persons among whom ties are formed")
+    village_size_persons: float = Field(ge=10, le=100_000, description="agents (neighbouring index positions) among whom ties are formed")
     initial_savings_months_of_income: float = Field(ge=0, le=120)
     initial_share_legal_resident: float = Field(ge=0, le=1)
     initial_share_undocumented: float = Field(ge=0, le=1)
