@@ -42,7 +42,7 @@ DB_NAME = "calibration.db"
 class Defaults(BaseModel):
     model_config = ConfigDict(extra="forbid")
     agents: int = Field(20_000, ge=100)
-    population: int = Field(80, ge=5)
+    population: int = Field(100, ge=5)
     generations: int = Field(6, ge=1)
 
 
