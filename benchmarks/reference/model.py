@@ -47,6 +47,7 @@ from benchmarks.reference.institutions import (
     SmugglingMarket,
 )
 from corridor.population import build_population
+from corridor.results import STOCK_ALIASES
 from corridor.scenario import Scenario, month_index
 from corridor.states import REGIONS, State
 
@@ -130,15 +131,6 @@ LEVELS = (
     "perceived_p_return",
     "gang_labour_demand",
 )
-# outputs that are stocks of a life-course state, as in corridor.results
-STOCK_ALIASES = {
-    "minors_in_care": State.IN_CARE,
-    "missing_from_care": State.MISSING_FROM_CARE,
-    "in_criminal_exploitation": State.CRIMINAL_EXPLOITATION,
-    "prison_population": State.IN_PRISON,
-    "asylum_pending": State.ASYLUM_PENDING,
-    "undocumented": State.UNDOCUMENTED,
-}
 
 
 class CorridorModel(mesa.Model):

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from corridor import __version__
@@ -34,7 +33,7 @@ from corridor.observed import (
 )
 from corridor.priors import prior_interval, prior_median, scipy_args
 from corridor.results import write_json_atomic, write_parquet_atomic
-from corridor.scenario import Prior, Scenario, load_scenario, month_index, validate_resolved
+from corridor.scenario import Prior, Scenario, load_scenario, month_index, read_yaml, validate_resolved
 
 DB_NAME = "calibration.db"
 
@@ -58,9 +57,7 @@ class CalibrationConfig(BaseModel):
 def load_config(path: str | Path | None = None) -> CalibrationConfig:
     path = Path(path) if path else Path(str(resources.files("corridor") / "data" / "calibration.yaml"))
     try:
-        return CalibrationConfig.model_validate(yaml.safe_load(path.read_text()))
-    except FileNotFoundError:
-        raise CorridorInputError(f"{path}: file not found; check the path") from None
+        return CalibrationConfig.model_validate(read_yaml(path))
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])

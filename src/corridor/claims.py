@@ -13,11 +13,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from corridor.errors import CorridorInputError
-from corridor.scenario import SEED_FILES, parse_month
+from corridor.scenario import SEED_FILES, parse_month, read_yaml
 
 
 class Window(BaseModel):
@@ -74,12 +73,7 @@ class Claim(BaseModel):
 
 def load_claims(path: str | Path | None = None) -> list[Claim]:
     path = Path(path) if path else Path(str(resources.files("corridor") / "data" / "claims.yaml"))
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise CorridorInputError(f"{path}: file not found; check the path") from None
-    except yaml.YAMLError:
-        raise CorridorInputError(f"{path.name}: malformed YAML; fix the syntax") from None
+    data = read_yaml(path)
     claims = []
     for i, item in enumerate((data or {}).get("claims", [])):
         try:

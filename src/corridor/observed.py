@@ -20,11 +20,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from corridor.errors import CorridorInputError
-from corridor.scenario import Prior, parse_month
+from corridor.scenario import Prior, parse_month, read_yaml
 
 COLUMNS_YEAR = ["year", "value", "unit", "source_title", "source_url", "note"]
 COLUMNS_MONTH = ["month", "value", "unit", "source_title", "source_url", "note"]
@@ -194,12 +193,7 @@ def read_series_csv(path: str | Path, name: str | None = None) -> ObservedSeries
 
 def load_mapping(path: str | Path | None = None) -> Mapping:
     path = Path(path) if path is not None else data_dir() / "mapping.yaml"
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise CorridorInputError(f"{path.name}: file not found; check the path") from None
-    except yaml.YAMLError:
-        raise CorridorInputError(f"{path.name}: malformed YAML; fix the syntax") from None
+    data = read_yaml(path)
     try:
         return Mapping.model_validate(data)
     except ValidationError as exc:

@@ -265,7 +265,9 @@ def bundled_names() -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def _read_yaml(path: Path, label: str) -> dict:
+def read_yaml(path: Path, label: str | None = None):
+    """A YAML file's content, or a one-line CorridorInputError naming the file and the problem."""
+    label = label or path.name
     try:
         text = path.read_text()
     except FileNotFoundError:
@@ -279,6 +281,11 @@ def _read_yaml(path: Path, label: str) -> dict:
         line = f" at line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise CorridorInputError(f"{label}: malformed YAML{line}: {problem}; fix the syntax") from None
+    return data
+
+
+def _read_yaml(path: Path, label: str) -> dict:
+    data = read_yaml(path, label)
     if not isinstance(data, dict):
         raise CorridorInputError(f"{label}: a scenario must be a YAML mapping with name, description, parameters")
     return data
