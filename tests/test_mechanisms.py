@@ -132,3 +132,23 @@ def test_the_2022_surge_and_2023_fall_of_boat_arrivals(baseline):
     year = lambda y: total(baseline, "arrivals_small_boat", f"{y}-01", f"{y}-12")  # noqa: E731
     assert year(2022) > 3 * year(2020)
     assert year(2023) < 0.5 * year(2022)
+
+
+def test_remittance_display_pulls_people_out(baseline):
+    no_display = simulate("albania-uk", overrides=(("remittance_display.b_remittance_display", 0.0),))
+    assert total(no_display, "departures") < total(baseline, "departures")
+    assert (baseline.series["remittance_display_north"].iloc[12:] > 0).all()
+
+
+def test_awareness_campaign_lowers_departures(baseline):
+    campaign = simulate("awareness-campaign")
+    assert total(campaign, "departures", since="2025-01") < 0.97 * total(baseline, "departures", since="2025-01")
+    assert total(campaign, "departures", until="2024-12") == total(baseline, "departures", until="2024-12")
+
+
+def test_emigration_elsewhere_empties_the_origin(baseline):
+    stay = simulate("albania-uk", overrides=(("demography.emigration_elsewhere_rate_per_year", 0.0),))
+    last = lambda r: r.series["origin_young_men"].iloc[-1]  # noqa: E731
+    assert last(stay) > 1.1 * last(baseline)
+    s = baseline.series
+    assert s["origin_young_men_north"].iloc[-1] < s["origin_young_men_north"].iloc[0]  # 003: no young men left
