@@ -21,23 +21,6 @@ def select_in_states(state, codes):
     return out[:n]
 
 
-@nb.njit(cache=True)
-def count_ties_in_states(persons, tie_ptr, tie_idx, state, codes):
-    """For each person, how many of their ties are in one of ``codes`` (CSR scan)."""
-    flag = np.zeros(32, dtype=np.bool_)
-    for c in codes:
-        flag[c] = True
-    out = np.zeros(persons.shape[0], dtype=np.int32)
-    for k in range(persons.shape[0]):
-        i = persons[k]
-        n = 0
-        for j in range(tie_ptr[i], tie_ptr[i + 1]):
-            if flag[state[tie_idx[j]]]:
-                n += 1
-        out[k] = n
-    return out
-
-
 def logistic(x):
     return 1.0 / (1.0 + np.exp(-x))
 
