@@ -16,6 +16,11 @@ def _write(tmp_path, text, name="s.yaml"):
     return path
 
 
+def _variant(tmp_path, body):
+    """A variant of the default scenario with the given YAML body (parameters or events)."""
+    return _write(tmp_path, "name: variant\nextends: albania-uk\ndescription: a test variant\n" + textwrap.dedent(body))
+
+
 def _refused(path, *fragments):
     with pytest.raises(CorridorInputError) as err:
         load_scenario(str(path))
@@ -40,12 +45,9 @@ def test_malformed_yaml_names_the_line(tmp_path):
 
 
 def test_unknown_parameter_is_refused(tmp_path):
-    path = _write(
+    path = _variant(
         tmp_path,
         """
-        name: typo
-        extends: albania-uk
-        description: a typo
         parameters:
           smuggling:
             lory_base_price_gbp: {value: 100, prior: {dist: fixed}, source: "assumption: test"}
@@ -60,12 +62,9 @@ def test_unknown_top_level_key_is_refused(tmp_path):
 
 
 def test_out_of_bounds_value_names_the_bounds(tmp_path):
-    path = _write(
+    path = _variant(
         tmp_path,
         """
-        name: negative-price
-        extends: albania-uk
-        description: impossible price
         parameters:
           smuggling:
             lorry_base_price_gbp: {value: -5}
@@ -75,12 +74,9 @@ def test_out_of_bounds_value_names_the_bounds(tmp_path):
 
 
 def test_event_outside_the_horizon_is_refused(tmp_path):
-    path = _write(
+    path = _variant(
         tmp_path,
         """
-        name: late
-        extends: albania-uk
-        description: late event
         events:
           - {id: late, month: 2031-05, set: {policy.returns_agreement: 1}}
         """,
@@ -89,12 +85,9 @@ def test_event_outside_the_horizon_is_refused(tmp_path):
 
 
 def test_event_setting_an_unknown_parameter_is_refused(tmp_path):
-    path = _write(
+    path = _variant(
         tmp_path,
         """
-        name: bad-event
-        extends: albania-uk
-        description: bad event
         events:
           - {id: bad, month: 2020-05, set: {policy.returns_deal: 1}}
         """,
@@ -103,12 +96,9 @@ def test_event_setting_an_unknown_parameter_is_refused(tmp_path):
 
 
 def test_event_with_impossible_value_is_refused(tmp_path):
-    path = _write(
+    path = _variant(
         tmp_path,
         """
-        name: bad-event
-        extends: albania-uk
-        description: bad event
         events:
           - {id: bad, month: 2020-05, set: {policy.ad_takedown_share: 1.5}}
         """,
@@ -117,12 +107,9 @@ def test_event_with_impossible_value_is_refused(tmp_path):
 
 
 def test_source_must_be_traceable(tmp_path):
-    path = _write(
+    path = _variant(
         tmp_path,
         """
-        name: no-source
-        extends: albania-uk
-        description: untraceable
         parameters:
           smuggling:
             lorry_base_price_gbp: {value: 9000, source: "my uncle said so"}
@@ -147,12 +134,9 @@ def _cli(*args, cwd=None):
 
 
 def test_cli_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path):
-    path = _write(
+    path = _variant(
         tmp_path,
         """
-        name: negative-price
-        extends: albania-uk
-        description: impossible price
         parameters:
           smuggling:
             lorry_base_price_gbp: {value: -5}
