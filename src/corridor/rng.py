@@ -37,7 +37,7 @@ def uniform_at(key, month, person):
 
 
 @nb.njit(cache=True)
-def _uniforms(key, month, persons):
+def uniforms(key, month, persons):
     out = np.empty(persons.shape[0], dtype=np.float64)
     for i in range(persons.shape[0]):
         out[i] = uniform_at(key, month, persons[i])
@@ -66,7 +66,7 @@ class Streams:
 
     def uniform(self, name: str, month: int, persons: np.ndarray) -> np.ndarray:
         """Uniforms for the given person indices."""
-        return _uniforms(self.key(name), month, persons.astype(np.int64, copy=False))
+        return uniforms(self.key(name), month, persons.astype(np.int64, copy=False))
 
     def uniform_all(self, name: str, month: int, n: int) -> np.ndarray:
         """Uniforms for persons 0..n-1 (or any n draws keyed by position)."""

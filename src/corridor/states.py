@@ -40,6 +40,9 @@ IN_UK = (
     State.CRIMINAL_EXPLOITATION,
     State.IN_PRISON,
 )
+# the UK states are one range of codes, so passes test them with two comparisons
+UK_FIRST, UK_LAST = min(IN_UK), max(IN_UK)
+assert set(IN_UK) == set(range(UK_FIRST, UK_LAST + 1))
 ALIVE = (State.AT_ORIGIN, State.IN_TRANSIT, *IN_UK, State.EMIGRATED_ELSEWHERE)
 
 

@@ -16,7 +16,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
-from corridor.kernels import person_pass
+from corridor.kernels import person_pass, unsigned_bounds
 from corridor.mechanisms.base import COUNT, LEVEL, Mechanism, MechanismParams
 from corridor.rng import uniform_at
 from corridor.states import REGIONS
@@ -41,49 +41,61 @@ class OriginEconomyParams(MechanismParams):
 
 
 REGION_WAGE_RATIO = np.array([1.0, 1.15, 0.95])  # north is set by a parameter; Tirana above average
+assert len(REGIONS) == 3  # the labour-market pass selects among three regions
+
+
+@nb.njit(cache=True, inline="always")
+def _by_region(r, values):
+    """``values[r]`` for the three regions, as selects (a lookup would stop vectorisation)."""
+    return values[0] if r == 0 else (values[1] if r == 1 else values[2])
 
 
 @person_pass
-def _labour_market(draws, state, birth_month, region, household, employed, bounds, t, key, p_find, sep, income_employed, income_out, hh_income, labour_force, youth_labour_force):
+def _labour_market(draws, state, birth_month, region, household, employed, bounds, t, key, p_find, sep, income_employed, income_out, hh_income):
     """Job loss and finding at origin, household income, labour force.
 
-    ``p_find[region, young]`` is the monthly chance of finding a job that keeps
-    each group at its unemployment rate. Parallel over household-aligned chunks:
-    a household's income is summed within one chunk, so there are no races and
-    no dependence on thread count."""
+    ``p_find`` holds, for each region, the monthly chance of finding a job that
+    keeps adults (``[0]``) and young adults (``[1]``) at their unemployment rate.
+    Returns the labour force and youth labour force by region. Parallel over
+    household-aligned chunks: a household's income is summed within one chunk,
+    so there are no races and no dependence on thread count. The person loop
+    has no branch and no table lookup, so that it vectorises."""
     n_chunks = bounds.shape[0] - 1
-    n_regions = labour_force.shape[0]
-    lf = np.zeros((n_chunks, n_regions, 2), dtype=np.int64)
+    lf = np.zeros((n_chunks, 6), dtype=np.int64)
     born_65, born_30, born_18 = t - 65 * 12, t - 30 * 12, t - 18 * 12
+    adult_find, young_find = (p_find[0, 0], p_find[1, 0], p_find[2, 0]), (p_find[0, 1], p_find[1, 1], p_find[2, 1])
+    paid = (income_employed[0], income_employed[1], income_employed[2])
+    unpaid = (income_out[0], income_out[1], income_out[2])
     for c in nb.prange(n_chunks):
-        # members of a household are adjacent: sum its income locally, write once
-        current, income = household[bounds[c]] if bounds[c] < bounds[c + 1] else 0, 0.0
-        for i in range(bounds[c], bounds[c + 1]):
-            draws[i] = uniform_at(key, t, i)  # a tight loop first: hashing pipelines there
-        for i in range(bounds[c], bounds[c + 1]):
-            h = household[i]
-            if h != current:
-                hh_income[current] += income
-                current, income = h, 0.0
-            if state[i] != 1:
-                continue  # abroad, the informal labour market is M7's
-            # branch-free below: ages are mixed within households; ages as birth-month windows
+        lo, hi = unsigned_bounds(bounds, c)
+        for i in range(lo, hi):
+            draws[i] = uniform_at(key, t, i)  # a tight loop first: hashing vectorises there
+        w0 = w1 = w2 = y0 = y1 = y2 = 0
+        for i in range(lo, hi):
+            at_origin = state[i] == 1  # abroad, the informal labour market is M7's
             b = birth_month[i]
-            working = (b > born_65) & (b <= born_18)
+            working = at_origin & (b > born_65) & (b <= born_18)
             young = working & (b > born_30)
             r = region[i]
             x = draws[i]
-            now = working & ((employed[i] & (x >= sep)) | (~employed[i] & (x < p_find[r, 1 if young else 0])))
-            employed[i] = now
-            lf[c, r, 0] += working
-            lf[c, r, 1] += young
-            income += working * (income_employed[r] if now else income_out[r])
-        if bounds[c] < bounds[c + 1]:
-            hh_income[current] += income
+            was = employed[i]
+            p = _by_region(r, young_find) if young else _by_region(r, adult_find)
+            now = working & ((was & (x >= sep)) | (~was & (x < p)))
+            employed[i] = now if at_origin else was
+            draws[i] = working * (_by_region(r, paid) if now else _by_region(r, unpaid))  # this person's income
+            w0 += working & (r == 0)
+            w1 += working & (r == 1)
+            w2 += working & (r == 2)
+            y0 += young & (r == 0)
+            y1 += young & (r == 1)
+            y2 += young & (r == 2)
+        lf[c, 0], lf[c, 1], lf[c, 2], lf[c, 3], lf[c, 4], lf[c, 5] = w0, w1, w2, y0, y1, y2
+        for i in range(lo, hi):  # members of a household are adjacent, within one chunk
+            hh_income[household[i]] += draws[i]
+    totals = np.zeros(6, dtype=np.int64)
     for c in range(n_chunks):
-        for r in range(n_regions):
-            labour_force[r] += lf[c, r, 0]
-            youth_labour_force[r] += lf[c, r, 1]
+        totals += lf[c]
+    return totals
 
 
 class OriginEconomy(Mechanism):
@@ -133,20 +145,18 @@ class OriginEconomy(Mechanism):
         youth_cut = self._youth_cut(sim)
         wages = self.wages_eur(sim, t)
         sim.household_income_gbp[:] = 0.0
-        sim.labour_force[:] = 0
-        sim.youth_labour_force[:] = 0
         pop = sim.pop
         young_u = np.clip(u * p.youth_unemployment_ratio - youth_cut, 0.01, 0.95)
         rates = np.stack([u, young_u], axis=1)  # [region, young]
         p_find = p.job_separation_rate_per_month * (1.0 - rates) / rates
         income = wages / p.eur_per_gbp
-        _labour_market(
+        lf = _labour_market(
             sim.threads, sim.draws,
             pop.state, pop.birth_month, pop.region, pop.household, pop.employed, pop.chunk_bounds, t,
             sim.streams.key("m1.jobs"), p_find, p.job_separation_rate_per_month,
-            income, income * p.out_of_work_income_share, sim.household_income_gbp, sim.labour_force,
-            sim.youth_labour_force,
+            income, income * p.out_of_work_income_share, sim.household_income_gbp,
         )  # fmt: skip
+        sim.labour_force[:], sim.youth_labour_force[:] = lf[:3], lf[3:]
         sim.level("youth_unemployment_rate_north", max(0.01, u[0] * p.youth_unemployment_ratio - youth_cut[0]))
         deflator = (1 + p.cost_of_living_growth_per_year) ** (t / 12.0)
         sim.real_wage_gbp = wages / p.eur_per_gbp / deflator
@@ -159,9 +169,11 @@ class OriginEconomy(Mechanism):
 
     def decision_terms(self, sim, t, persons, logit):
         p = sim.p.origin_economy
+        # a person's income takes one of six values (region x in or out of work): log those, not every person's
+        income = sim.real_wage_gbp[:, None] * np.array([p.out_of_work_income_share, 1.0])  # [region, employed]
+        log_gap = np.log(sim.uk_wage_gbp / np.maximum(income, 1.0))
         employed = sim.pop.employed[persons]
-        income = sim.real_wage_gbp[sim.pop.region[persons]] * np.where(employed, 1.0, p.out_of_work_income_share)
-        logit += p.b_wage_gap * np.log(sim.uk_wage_gbp / np.maximum(income, 1.0))
+        logit += p.b_wage_gap * log_gap[sim.pop.region[persons], employed.view(np.int8)]
         logit += p.b_out_of_work * ~employed
 
     def step(self, sim, t):

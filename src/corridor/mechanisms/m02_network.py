@@ -14,9 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from corridor.mechanisms.base import LEVEL, Mechanism, MechanismParams
-from corridor.states import IN_UK, REGIONS
-
-_IN_UK = np.array([int(s) for s in IN_UK], dtype=np.int8)
+from corridor.states import REGIONS, UK_FIRST, UK_LAST
 
 
 class NetworkParams(MechanismParams):
@@ -26,21 +24,28 @@ class NetworkParams(MechanismParams):
 
 
 @nb.njit(cache=True)
-def _refresh_ties_in_uk(state, uk_codes, was_in_uk, rev_ptr, rev_idx, ties_in_uk):
+def _refresh_ties_in_uk(state, was_in_uk, rev_ptr, rev_idx, ties_in_uk):
     """Keep each person's count of ties in the UK up to date.
 
     One pass finds the persons who entered or left the UK since last month; only
-    their in-ties (reverse CSR) are touched, instead of re-counting every tie."""
-    flag = np.zeros(32, dtype=np.bool_)
-    for c in uk_codes:
-        flag[c] = True
-    for j in range(state.shape[0]):
-        now = flag[state[j]]
-        if now != was_in_uk[j]:
-            was_in_uk[j] = now
-            d = 1 if now else -1
-            for e in range(rev_ptr[j], rev_ptr[j + 1]):
-                ties_in_uk[rev_idx[e]] += d
+    their in-ties (reverse CSR) are touched, instead of re-counting every tie.
+    The pass first compares blocks of persons without a branch (vectorised) and
+    looks inside a block only if someone in it moved."""
+    n = state.shape[0]
+    for lo in range(0, n, 64):
+        hi = min(lo + 64, n)
+        moved = 0
+        for j in range(np.uint64(lo), np.uint64(hi)):
+            moved += ((state[j] >= UK_FIRST) & (state[j] <= UK_LAST)) != was_in_uk[j]
+        if moved == 0:
+            continue
+        for j in range(lo, hi):
+            now = (state[j] >= UK_FIRST) & (state[j] <= UK_LAST)
+            if now != was_in_uk[j]:
+                was_in_uk[j] = now
+                d = 1 if now else -1
+                for e in range(rev_ptr[j], rev_ptr[j + 1]):
+                    ties_in_uk[rev_idx[e]] += d
 
 
 @nb.njit(cache=True)
@@ -75,10 +80,11 @@ class Network(Mechanism):
         self.rev_ptr, self.rev_idx = reverse_ties(pop.tie_ptr, pop.tie_idx)
         self.was_in_uk = np.zeros(pop.capacity, dtype=bool)
         self.ties_in_uk_count = np.zeros(pop.capacity, dtype=np.int16)
+        self.log1p_ties = np.log1p(np.arange(int(np.diff(pop.tie_ptr).max(initial=0)) + 1))
         self._refresh(sim)
 
     def _refresh(self, sim):
-        _refresh_ties_in_uk(sim.pop.state, _IN_UK, self.was_in_uk, self.rev_ptr, self.rev_idx, self.ties_in_uk_count)
+        _refresh_ties_in_uk(sim.pop.state, self.was_in_uk, self.rev_ptr, self.rev_idx, self.ties_in_uk_count)
 
     def begin_month(self, sim, t):
         self._refresh(sim)
@@ -94,6 +100,6 @@ class Network(Mechanism):
     def decision_terms(self, sim, t, persons, logit):
         p = sim.p.network
         pop = sim.pop
-        logit += p.b_ties_abroad * np.log1p(self.ties_in_uk(sim, persons))
+        logit += p.b_ties_abroad * self.log1p_ties[self.ties_in_uk(sim, persons)]  # a table: counts are small
         logit += p.b_household_abroad * sim.household_in_uk[pop.household[persons]]
         logit += p.b_regional_exodus * sim.exodus_share[pop.region[persons]]

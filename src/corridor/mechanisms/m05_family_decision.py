@@ -19,9 +19,9 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
-from corridor.kernels import person_pass
+from corridor.kernels import flagged, person_pass, unsigned_bounds
 from corridor.mechanisms.base import COUNT, LEVEL, Mechanism, MechanismParams
-from corridor.rng import uniform_at
+from corridor.rng import uniform_at, uniforms
 from corridor.states import REGIONS, ROUTES, State
 
 MIN_AGE, MAX_AGE = 13, 49
@@ -42,34 +42,44 @@ class FamilyDecisionParams(MechanismParams):
 
 
 @person_pass
-def _candidates(state, birth_month, bounds, t, key, cap, idx, u):
-    """Persons at origin aged 13-49 whose draw is below the cap, with their draws.
+def _candidates(state, birth_month, bounds, t, key, cap, flag):
+    """``flag``: at origin, aged 13-49, and this month's draw below the cap.
 
-    Each household-aligned chunk fills its own slice of the preallocated ``idx``
-    and ``u`` in parallel; the slices are then packed in order, so the result
-    is the same for any number of threads. Returns how many there are."""
+    Branch-free and vectorised, in parallel over chunks; the short list is then
+    taken with ``flagged`` in person order, the same for any number of
+    threads."""
     oldest = t - (MAX_AGE + 1) * 12  # born after this month
     youngest = t - MIN_AGE * 12  # born in or before this month
-    n_chunks = bounds.shape[0] - 1
-    found = np.zeros(n_chunks, dtype=np.int64)
-    for c in nb.prange(n_chunks):
-        n = bounds[c]
-        for i in range(bounds[c], bounds[c + 1]):
-            # branch-free: always draw and write, advance only when eligible
-            # (ages are mixed within households, so a branch would mispredict)
+    for c in nb.prange(bounds.shape[0] - 1):
+        lo, hi = unsigned_bounds(bounds, c)
+        for i in range(lo, hi):
             b = birth_month[i]
-            x = uniform_at(key, t, i)
-            idx[n] = i
-            u[n] = x
-            n += (state[i] == 1) & (b > oldest) & (b <= youngest) & (x < cap)
-        found[c] = n - bounds[c]
-    n = 0
-    for c in range(n_chunks):
-        for k in range(bounds[c], bounds[c] + found[c]):
-            idx[n] = idx[k]
-            u[n] = u[k]
-            n += 1
-    return n
+            flag[i] = (state[i] == 1) & (b > oldest) & (b <= youngest) & (uniform_at(key, t, i) < cap)
+
+
+@nb.njit(cache=True)
+def _add_profile(persons, birth_month, sex_male, departures, t, offsets, min_sending_age, logit):
+    """This module's term: base rate, sex, age band, minors, returnees; no chance
+    below the minimum sending age, nor for girls under 18 (a loop over the short
+    list, instead of a dozen temporary arrays)."""
+    base, female, age_25_34, age_35_49, minor, returnee = offsets
+    for k in range(persons.shape[0]):
+        i = persons[k]
+        age = (t - np.int32(birth_month[i])) // 12
+        x = logit[k] + base
+        if not sex_male[i]:
+            x += female
+        if 25 <= age < 35:
+            x += age_25_34
+        if age >= 35:
+            x += age_35_49
+        if age < 18:
+            x += minor
+        if departures[i] > 0:
+            x += returnee
+        if age < min_sending_age or (age < 18 and not sex_male[i]):
+            x = -np.inf
+        logit[k] = x
 
 
 @nb.njit(cache=True)
@@ -107,16 +117,16 @@ class FamilyDecision(Mechanism):
     }
 
     def init(self, sim):
-        self._idx = np.empty(sim.pop.capacity, dtype=np.int64)
-        self._u = np.empty(sim.pop.capacity, dtype=np.float64)
+        self._flag = np.empty(sim.pop.capacity, dtype=np.bool_)
 
     def candidates(self, sim, t):
-        n = _candidates(
-            sim.threads,
-            sim.pop.state, sim.pop.birth_month, sim.pop.chunk_bounds, t, sim.streams.key("m5.leave"),
-            sim.p.family.max_monthly_leave_probability, self._idx, self._u,
+        key = sim.streams.key("m5.leave")
+        _candidates(
+            sim.threads, sim.pop.state, sim.pop.birth_month, sim.pop.chunk_bounds, t, key,
+            sim.p.family.max_monthly_leave_probability, self._flag,
         )  # fmt: skip
-        return self._idx[:n].copy(), self._u[:n].copy()
+        persons = flagged(self._flag)
+        return persons, uniforms(key, t, persons)  # the same draws again, for the short list
 
     def min_sending_age(self, sim, t):
         p = sim.p.family
@@ -125,14 +135,11 @@ class FamilyDecision(Mechanism):
     def decision_terms(self, sim, t, persons, logit):
         p = sim.p.family
         pop = sim.pop
-        age = pop.age_years(t, persons)
-        logit += p.base_logit_per_month
-        logit += np.where(pop.sex_male[persons], 0.0, p.female_logit_offset)
-        logit += np.where((age >= 25) & (age < 35), p.age_25_34_logit_offset, 0.0)
-        logit += np.where(age >= 35, p.age_35_49_logit_offset, 0.0)
-        logit += np.where(age < 18, p.minor_logit_offset, 0.0)
-        logit += p.returnee_logit_offset * (pop.departures[persons] > 0)
-        logit[(age < self.min_sending_age(sim, t)) | ((age < 18) & ~pop.sex_male[persons])] = -np.inf
+        offsets = np.array([
+            p.base_logit_per_month, p.female_logit_offset, p.age_25_34_logit_offset, p.age_35_49_logit_offset,
+            p.minor_logit_offset, p.returnee_logit_offset,
+        ])  # fmt: skip
+        _add_profile(persons, pop.birth_month, pop.sex_male, pop.departures, t, offsets, self.min_sending_age(sim, t), logit)
 
     def step(self, sim, t):
         p = sim.p.family

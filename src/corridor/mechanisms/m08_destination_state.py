@@ -24,21 +24,21 @@ of recent outcomes, and enters the decision to leave.
 import numpy as np
 from pydantic import Field
 
-from corridor.kernels import select_in_states
+from corridor.kernels import select_state_range
 from corridor.mechanisms.base import COUNT, LEVEL, Mechanism, MechanismParams
 from corridor.states import (
     ASYLUM_GRANTED,
     ASYLUM_NONE,
     ASYLUM_PENDING,
     ASYLUM_REFUSED,
-    IN_UK,
     IS_IN_UK,
     ROUTES,
+    UK_FIRST,
+    UK_LAST,
     State,
     state_flags,
 )
 
-_IN_UK = np.array([int(s) for s in IN_UK], dtype=np.int8)
 # persons who can be removed: the denominator of the perceived chance of removal
 _REMOVABLE = state_flags(State.ASYLUM_PENDING, State.UNDOCUMENTED, State.CRIMINAL_EXPLOITATION, State.IN_PRISON)
 _WAITING = state_flags(State.ASYLUM_PENDING, State.UNDOCUMENTED)
@@ -143,7 +143,7 @@ class DestinationState(Mechanism):
 
     def step(self, sim, t):
         pop = sim.pop
-        uk_before = select_in_states(pop.state, _IN_UK)
+        uk_before = select_state_range(pop.state, UK_FIRST, UK_LAST)
         irregular = int(_REMOVABLE[pop.state[uk_before]].sum()) + sim.arrived.size
         self._arrivals(sim, t, sim.arrived)
         uk = np.concatenate((uk_before, sim.arrived))
