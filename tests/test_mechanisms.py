@@ -152,3 +152,14 @@ def test_emigration_elsewhere_empties_the_origin(baseline):
     assert last(stay) > 1.1 * last(baseline)
     s = baseline.series
     assert s["origin_young_men_north"].iloc[-1] < s["origin_young_men_north"].iloc[0]  # 003: no young men left
+
+
+def test_thinning_is_exact_under_the_cap_and_reported_when_it_binds(baseline):
+    """Only draws under the cap are candidates: raising the cap changes no departure;
+    a cap below some persons' chance of leaving lowers departures and is counted."""
+    assert total(baseline, "leave_probability_capped") == 0
+    looser = simulate("albania-uk", overrides=(("family.max_monthly_leave_probability", 0.6),))
+    assert looser.series["departures"].equals(baseline.series["departures"])
+    tight = simulate("albania-uk", overrides=(("family.max_monthly_leave_probability", 0.01),))
+    assert total(tight, "leave_probability_capped") > 0
+    assert total(tight, "departures") < 0.9 * total(baseline, "departures")

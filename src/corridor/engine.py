@@ -106,7 +106,8 @@ class Simulation:
         logit = np.zeros(persons.shape[0])
         for m in self.modules:
             m.decision_terms(self, t, persons, logit)
-        self.leavers = persons[u < logistic(logit)]
+        self.p_leave = logistic(logit)  # of the candidates; M5 checks it against the thinning cap
+        self.leavers = persons[u < self.p_leave]
         for m in self.modules:
             m.step(self, t)
         self.stocks[t] = count_states(self.pop.state, N_STATES)

@@ -50,6 +50,19 @@ def unsigned_bounds(bounds, c):
     return np.uint64(bounds[c]), np.uint64(bounds[c + 1])
 
 
+@nb.njit(cache=True, inline="always")
+def pick_region(r, values):
+    """``values[r]`` for the three regions, as selects (a table lookup would stop vectorisation)."""
+    return values[0] if r == 0 else (values[1] if r == 1 else values[2])
+
+
+@nb.njit(cache=True, inline="always")
+def tally_region(r, flag, n0, n1, n2):
+    """Add ``flag`` to the counter of region ``r`` of three scalar counters (vectorisable,
+    unlike an increment of an array indexed by region)."""
+    return n0 + (flag & (r == 0)), n1 + (flag & (r == 1)), n2 + (flag & (r == 2))
+
+
 def logistic(x):
     return 1.0 / (1.0 + np.exp(-x))
 

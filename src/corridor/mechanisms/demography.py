@@ -15,7 +15,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
-from corridor.kernels import person_pass, unsigned_bounds
+from corridor.kernels import person_pass, tally_region, unsigned_bounds
 from corridor.mechanisms.base import COUNT, Mechanism, MechanismParams
 from corridor.rng import uniform_at
 from corridor.states import REGIONS, UK_FIRST, UK_LAST, State
@@ -92,15 +92,9 @@ def _demography_kernel(draws, state, birth_month, death_month, sex_male, region,
             young_man = sex_male[i] & (b > young_oldest) & (b <= young_youngest)
             home = young_man & at_origin
             abroad = young_man & (s >= UK_FIRST) & (s <= UK_LAST)
-            origin0 += at_origin & (r == 0)
-            origin1 += at_origin & (r == 1)
-            origin2 += at_origin & (r == 2)
-            home0 += home & (r == 0)
-            home1 += home & (r == 1)
-            home2 += home & (r == 2)
-            uk0 += abroad & (r == 0)
-            uk1 += abroad & (r == 1)
-            uk2 += abroad & (r == 2)
+            origin0, origin1, origin2 = tally_region(r, at_origin, origin0, origin1, origin2)
+            home0, home1, home2 = tally_region(r, home, home0, home1, home2)
+            uk0, uk1, uk2 = tally_region(r, abroad, uk0, uk1, uk2)
         row = (births, deaths, emigrated, returned, origin0, origin1, origin2, home0, home1, home2, uk0, uk1, uk2)
         for k in range(N_COUNTS):
             counts[c, k] = row[k]

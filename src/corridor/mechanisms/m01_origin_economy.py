@@ -16,7 +16,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
-from corridor.kernels import person_pass, unsigned_bounds
+from corridor.kernels import person_pass, pick_region, tally_region, unsigned_bounds
 from corridor.mechanisms.base import COUNT, LEVEL, Mechanism, MechanismParams
 from corridor.rng import uniform_at
 from corridor.states import REGIONS
@@ -42,12 +42,6 @@ class OriginEconomyParams(MechanismParams):
 
 REGION_WAGE_RATIO = np.array([1.0, 1.15, 0.95])  # north is set by a parameter; Tirana above average
 assert len(REGIONS) == 3  # the labour-market pass selects among three regions
-
-
-@nb.njit(cache=True, inline="always")
-def _by_region(r, values):
-    """``values[r]`` for the three regions, as selects (a lookup would stop vectorisation)."""
-    return values[0] if r == 0 else (values[1] if r == 1 else values[2])
 
 
 @person_pass
@@ -79,16 +73,12 @@ def _labour_market(draws, state, birth_month, region, household, employed, bound
             r = region[i]
             x = draws[i]
             was = employed[i]
-            p = _by_region(r, young_find) if young else _by_region(r, adult_find)
+            p = pick_region(r, young_find) if young else pick_region(r, adult_find)
             now = working & ((was & (x >= sep)) | (~was & (x < p)))
             employed[i] = now if at_origin else was
-            draws[i] = working * (_by_region(r, paid) if now else _by_region(r, unpaid))  # this person's income
-            w0 += working & (r == 0)
-            w1 += working & (r == 1)
-            w2 += working & (r == 2)
-            y0 += young & (r == 0)
-            y1 += young & (r == 1)
-            y2 += young & (r == 2)
+            draws[i] = working * (pick_region(r, paid) if now else pick_region(r, unpaid))  # this person's income
+            w0, w1, w2 = tally_region(r, working, w0, w1, w2)
+            y0, y1, y2 = tally_region(r, young, y0, y1, y2)
         lf[c, 0], lf[c, 1], lf[c, 2], lf[c, 3], lf[c, 4], lf[c, 5] = w0, w1, w2, y0, y1, y2
         for i in range(lo, hi):  # members of a household are adjacent, within one chunk
             hh_income[household[i]] += draws[i]

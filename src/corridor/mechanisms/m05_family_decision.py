@@ -114,6 +114,7 @@ class FamilyDecision(Mechanism):
         **{f"departures_region_{r}": COUNT for r in REGIONS},
         "departures_blocked_by_cost": COUNT,
         "min_sending_age": LEVEL,
+        "leave_probability_capped": COUNT,
     }
 
     def init(self, sim):
@@ -145,6 +146,8 @@ class FamilyDecision(Mechanism):
         p = sim.p.family
         pop = sim.pop
         sim.level("min_sending_age", self.min_sending_age(sim, t))
+        # candidates whose probability exceeded the cap left with the cap's: the thinning was not exact
+        sim.count("leave_probability_capped", int(np.count_nonzero(sim.p_leave > p.max_monthly_leave_probability)))
         leavers = sim.leavers
         if leavers.size == 0:
             return
