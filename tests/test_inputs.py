@@ -160,17 +160,3 @@ def test_cli_impossible_option_exits_2(tmp_path):
     proc = _cli("run", "--agents", "5", "--out", str(tmp_path))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
-
-def test_cli_warns_when_the_thinning_cap_binds(tmp_path):
-    path = _variant(
-        tmp_path,
-        """
-        parameters:
-          family:
-            max_monthly_leave_probability: {value: 0.01}
-        """,
-    )
-    proc = _cli("run", str(path), "--agents", "2000", "--out", str(tmp_path / "o"))
-    assert proc.returncode == 0, proc.stderr
-    assert "family.max_monthly_leave_probability" in proc.stdout and "raise it" in proc.stdout
-    assert (tmp_path / "o" / "series.parquet").exists()

@@ -4,7 +4,12 @@ Policy arms share the seed, so persons draw the same random numbers in both
 (common random numbers): the difference is the policy, not the noise.
 """
 
-from tests.conftest import simulate, total
+import pytest
+
+from corridor import engine
+from corridor.engine import Simulation
+from corridor.kernels import logistic
+from tests.conftest import scenario, simulate, total
 
 
 def test_cheaper_crossing_raises_departures(baseline):
@@ -154,12 +159,31 @@ def test_emigration_elsewhere_empties_the_origin(baseline):
     assert s["origin_young_men_north"].iloc[-1] < s["origin_young_men_north"].iloc[0]  # 003: no young men left
 
 
-def test_thinning_is_exact_under_the_cap_and_reported_when_it_binds(baseline):
-    """Only draws under the cap are candidates: raising the cap changes no departure;
-    a cap below some persons' chance of leaving lowers departures and is counted."""
-    assert total(baseline, "leave_probability_capped") == 0
-    looser = simulate("albania-uk", overrides=(("family.max_monthly_leave_probability", 0.6),))
-    assert looser.series["departures"].equals(baseline.series["departures"])
-    tight = simulate("albania-uk", overrides=(("family.max_monthly_leave_probability", 0.01),))
-    assert total(tight, "leave_probability_capped") > 0
-    assert total(tight, "departures") < 0.9 * total(baseline, "departures")
+
+@pytest.mark.parametrize(
+    "overrides",
+    [(), (("network.b_ties_abroad", 5.0), ("smuggling.b_price", 5.0), ("social_media.b_lure", 5.0), ("family.female_logit_offset", 2.0))],
+    ids=["default", "strong-terms"],
+)
+def test_thinning_is_exact_because_the_bounds_hold(monkeypatch, overrides):
+    """Every module bounds its term, so no one's chance of leaving exceeds the cap the
+    engine draws candidates under: evaluating everyone gives the same run."""
+    sc = scenario("albania-uk").with_values(dict(overrides))
+    thinned = Simulation(sc, agents=20_000, seed=5).run()
+    assert total(thinned, "leave_probability_capped") == 0
+    monkeypatch.setattr(engine, "BOUND_MARGIN", 100.0)  # cap 1: every person who may leave is a candidate
+    everyone = Simulation(sc, agents=20_000, seed=5)
+    for t in range(sc.n_months):
+        everyone.step(t)
+        bound = sum(m.max_decision_term(everyone, t) for m in everyone.modules)
+        assert everyone.p_leave.max(initial=0.0) <= logistic(bound + 1e-9), everyone.scenario.month_label(t)
+    assert everyone.results().series.equals(thinned.series)
+
+
+def test_every_module_with_a_decision_term_bounds_it():
+    from corridor.mechanisms import MECHANISMS
+    from corridor.mechanisms.base import Mechanism
+
+    for cls in MECHANISMS:
+        if cls.decision_terms is not Mechanism.decision_terms:
+            assert cls.max_decision_term is not Mechanism.max_decision_term, cls.__name__

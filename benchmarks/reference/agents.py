@@ -205,8 +205,8 @@ class PersonAgent(Agent):
         # M8: the perceived chance of being allowed to stay and of being returned; M11: campaigns
         logit += model.home_office.decision_term()
         logit += model.government.decision_term()
-        # the engine's exact thinning is equivalent to a cap on the monthly probability
-        return min(1.0 / (1.0 + math.exp(-logit)), f.max_monthly_leave_probability)
+        # every person's chance, every month (the engine computes it only where its draw can succeed)
+        return 1.0 / (1.0 + math.exp(-logit))
 
     def ties_in_uk(self) -> int:
         people = self.model.people

@@ -66,21 +66,7 @@ def _simulate(scenario, agents: int, seed: int, record_events: bool = False, lab
     sim = Simulation(scenario, agents=agents, seed=seed, record_events=record_events, threads=threads)
     with _progress() as progress:
         task = progress.add_task(label or scenario.name, total=sim.n_months)
-        results = sim.run(progress=lambda done, total: progress.update(task, completed=done))
-    _warn_if_capped(results.series, scenario)
-    return results
-
-
-def _warn_if_capped(series, scenario) -> None:
-    """Say so when the thinning cap bound: those persons left less often than the model says."""
-    capped = series["leave_probability_capped"]
-    if capped.sum() > 0:
-        months = series["month"][capped > 0]
-        cap = scenario.value("family.max_monthly_leave_probability")
-        console.print(
-            f"[yellow]warning: in {months.size} month(s) from {months.iloc[0]}, some persons' chance of leaving exceeded "
-            f"family.max_monthly_leave_probability ({cap:g}) and was capped; raise it in the scenario[/yellow]"
-        )
+        return sim.run(progress=lambda done, total: progress.update(task, completed=done))
 
 
 def _fmt(x: float) -> str:

@@ -24,6 +24,8 @@ from corridor.rng import Streams
 from corridor.scenario import Scenario, month_index
 from corridor.states import N_STATES
 
+BOUND_MARGIN = 1e-9  # log-odds: the terms are summed in another order than their bounds
+
 
 class Simulation:
     """One run of a scenario with a number of agents and a seed."""
@@ -102,7 +104,10 @@ class Simulation:
             setattr(getattr(self.p, module), name, value)
         for m in self.modules:
             m.begin_month(self, t)
-        persons, u = self.module["family"].candidates(self, t)
+        # exact thinning: nobody's chance of leaving exceeds the bound, so only draws under it can succeed
+        bound = sum(m.max_decision_term(self, t) for m in self.modules)
+        self.leave_cap = min(1.0, float(logistic(bound + BOUND_MARGIN)))
+        persons, u = self.module["family"].candidates(self, t, self.leave_cap)
         logit = np.zeros(persons.shape[0])
         for m in self.modules:
             m.decision_terms(self, t, persons, logit)

@@ -21,8 +21,9 @@ class MechanismParams(BaseModel):
 
 class Mechanism:
     """A mechanism of MODEL.md. The engine calls, each month and in module order:
-    ``begin_month`` (update aggregate state), ``decision_terms`` (add to the log-odds of
-    leaving for the persons who may leave this month) and ``step`` (state transitions)."""
+    ``begin_month`` (update aggregate state), ``max_decision_term`` and ``decision_terms``
+    (bound, then add to, the log-odds of leaving of the persons who may leave this
+    month) and ``step`` (state transitions)."""
 
     name: ClassVar[str]
     mechanism_id: ClassVar[str]
@@ -37,6 +38,12 @@ class Mechanism:
 
     def decision_terms(self, sim: Simulation, t: int, persons: np.ndarray, logit: np.ndarray) -> None:
         """Add this mechanism's term to the monthly log-odds of leaving of ``persons``."""
+
+    def max_decision_term(self, sim: Simulation, t: int) -> float:
+        """An upper bound, this month, of this mechanism's term over everyone who may
+        leave. Their sum bounds everyone's chance of leaving, which makes the thinning
+        of M5 exact; a module that adds a term must bound it."""
+        return 0.0
 
     def step(self, sim: Simulation, t: int) -> None:
         """State transitions of the month."""

@@ -152,6 +152,9 @@ class OriginEconomy(Mechanism):
         sim.real_wage_gbp = wages / p.eur_per_gbp / deflator
         # the UK wage as seen from home: rising Albanian prices widen the gap
         sim.uk_wage_gbp = p.uk_informal_wage_gbp_month * (1 + p.uk_wage_growth_per_year) ** (t / 12.0)
+        # a person's income takes one of six values (region x out of / in work): log those, not every person's
+        income = sim.real_wage_gbp[:, None] * np.array([p.out_of_work_income_share, 1.0])
+        self.log_income_gap = np.log(sim.uk_wage_gbp / np.maximum(income, 1.0))
         sim.level("unemployment_rate_north", u[0])
         sim.level("unemployment_rate_national", float(np.average(u, weights=np.maximum(sim.labour_force, 1))))
         sim.level("wage_north_eur_month", wages[0])
@@ -159,12 +162,14 @@ class OriginEconomy(Mechanism):
 
     def decision_terms(self, sim, t, persons, logit):
         p = sim.p.origin_economy
-        # a person's income takes one of six values (region x in or out of work): log those, not every person's
-        income = sim.real_wage_gbp[:, None] * np.array([p.out_of_work_income_share, 1.0])  # [region, employed]
-        log_gap = np.log(sim.uk_wage_gbp / np.maximum(income, 1.0))
         employed = sim.pop.employed[persons]
-        logit += p.b_wage_gap * log_gap[sim.pop.region[persons], employed.view(np.int8)]
+        logit += p.b_wage_gap * self.log_income_gap[sim.pop.region[persons], employed.view(np.int8)]
         logit += p.b_out_of_work * ~employed
+
+    def max_decision_term(self, sim, t):
+        p = sim.p.origin_economy
+        out_of_work = p.b_wage_gap * self.log_income_gap[:, 0] + p.b_out_of_work
+        return float(max(out_of_work.max(), (p.b_wage_gap * self.log_income_gap[:, 1]).max()))
 
     def step(self, sim, t):
         pop = sim.pop

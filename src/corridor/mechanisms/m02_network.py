@@ -103,3 +103,8 @@ class Network(Mechanism):
         logit += p.b_ties_abroad * self.log1p_ties[self.ties_in_uk(sim, persons)]  # a table: counts are small
         logit += p.b_household_abroad * sim.household_in_uk[pop.household[persons]]
         logit += p.b_regional_exodus * sim.exodus_share[pop.region[persons]]
+
+    def max_decision_term(self, sim, t):
+        p = sim.p.network
+        most_ties = self.log1p_ties[int(self.ties_in_uk_count.max())]
+        return p.b_ties_abroad * most_ties + p.b_household_abroad + p.b_regional_exodus * float(sim.exodus_share.max())

@@ -38,3 +38,6 @@ class RemittanceDisplay(Mechanism):
 
     def decision_terms(self, sim, t, persons, logit):
         logit += sim.p.remittance_display.b_remittance_display * self.display[sim.pop.region[persons]]
+
+    def max_decision_term(self, sim, t):
+        return sim.p.remittance_display.b_remittance_display * float(self.display.max())

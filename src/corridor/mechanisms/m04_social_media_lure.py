@@ -46,6 +46,9 @@ class SocialMediaLure(Mechanism):
     def decision_terms(self, sim, t, persons, logit):
         logit += sim.p.social_media.b_lure * sim.lure * self._targeted(sim, t, persons)
 
+    def max_decision_term(self, sim, t):
+        return max(0.0, sim.p.social_media.b_lure * sim.lure)  # targeted or not
+
     def recruited(self, sim, t, leavers):
         """Which leavers a gang recruits (and finances) for the crossing."""
         q = min(1.0, sim.p.social_media.p_recruited_per_lure * sim.lure)

@@ -8,9 +8,11 @@ pay or borrow up to GBP 15,000 for a crossing (000, 003).
 Each month every person at origin aged 13-49 draws one uniform. The decision
 log-odds are the sum of every mechanism's term (this module adds the base rate
 and the age and sex profile, with the minimum age at which families send sons
-falling over time). Only persons whose draw is below ``max_monthly_leave_probability``
-can leave, so the terms are computed for that short list alone; this is exact
-for any person whose probability stays under the cap. The household pays the
+falling over time). Every mechanism also bounds its term over everyone, so the
+sum of the bounds caps anyone's chance of leaving this month; only persons whose
+draw is below that cap can leave, so the terms are computed for that short list
+alone, and the result is exactly that of computing them for all (exact
+thinning). The household pays the
 crossing from savings and borrows the rest up to a limit; a gang-recruited
 leaver's crossing is fronted by the gang as debt (M4, M7).
 """
@@ -38,7 +40,6 @@ class FamilyDecisionParams(MechanismParams):
     returnee_logit_offset: float = Field(ge=-5, le=5, description="persons removed or intercepted before")
     p_family_complicit: float = Field(ge=0, le=1, description="share of sent minors whose family deals with the traffickers")
     borrow_multiple_of_annual_income: float = Field(ge=0, le=10)
-    max_monthly_leave_probability: float = Field(ge=0.001, le=1, description="cap used for exact thinning")
 
 
 @person_pass
@@ -120,11 +121,11 @@ class FamilyDecision(Mechanism):
     def init(self, sim):
         self._flag = np.empty(sim.pop.capacity, dtype=np.bool_)
 
-    def candidates(self, sim, t):
+    def candidates(self, sim, t, cap):
+        """Persons who may leave this month and whose draw is below ``cap``, with their draws."""
         key = sim.streams.key("m5.leave")
         _candidates(
-            sim.threads, sim.pop.state, sim.pop.birth_month, sim.pop.chunk_bounds, t, key,
-            sim.p.family.max_monthly_leave_probability, self._flag,
+            sim.threads, sim.pop.state, sim.pop.birth_month, sim.pop.chunk_bounds, t, key, cap, self._flag,
         )  # fmt: skip
         persons = flagged(self._flag)
         return persons, uniforms(key, t, persons)  # the same draws again, for the short list
@@ -142,12 +143,18 @@ class FamilyDecision(Mechanism):
         ])  # fmt: skip
         _add_profile(persons, pop.birth_month, pop.sex_male, pop.departures, t, offsets, self.min_sending_age(sim, t), logit)
 
+    def max_decision_term(self, sim, t):
+        p = sim.p.family
+        # the age bands (minor, 18-24, 25-34, 35-49) exclude each other
+        band = max(0.0, p.minor_logit_offset, p.age_25_34_logit_offset, p.age_35_49_logit_offset)
+        return p.base_logit_per_month + max(0.0, p.female_logit_offset) + band + max(0.0, p.returnee_logit_offset)
+
     def step(self, sim, t):
         p = sim.p.family
         pop = sim.pop
         sim.level("min_sending_age", self.min_sending_age(sim, t))
-        # candidates whose probability exceeded the cap left with the cap's: the thinning was not exact
-        sim.count("leave_probability_capped", int(np.count_nonzero(sim.p_leave > p.max_monthly_leave_probability)))
+        # zero unless a module's bound of its term is wrong (then the thinning was not exact)
+        sim.count("leave_probability_capped", int(np.count_nonzero(sim.p_leave > sim.leave_cap)))
         leavers = sim.leavers
         if leavers.size == 0:
             return

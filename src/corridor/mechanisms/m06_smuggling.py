@@ -128,6 +128,15 @@ class Smuggling(Mechanism):
         logit -= p.b_price * np.log(expected_price / (means + 1000.0))
         logit -= p.b_death_risk * float(self.choice @ self.p_death)
 
+    def max_decision_term(self, sim, t):
+        # the term grows with a household's means: bound them by the largest savings and income
+        p = sim.p.smuggling
+        means = float(sim.pop.household_savings_gbp.max()) + sim.p.family.borrow_multiple_of_annual_income * 12.0 * float(
+            sim.household_income_gbp.max()
+        )
+        expected_price = float(self.choice @ sim.route_price_gbp)
+        return -p.b_price * np.log(expected_price / (means + 1000.0)) - p.b_death_risk * float(self.choice @ self.p_death)
+
     def choose_routes(self, sim, t, leavers):
         cum = np.cumsum(self.choice)
         draw = sim.streams.uniform("m6.route", t, leavers)

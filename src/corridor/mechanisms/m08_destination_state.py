@@ -109,8 +109,11 @@ class DestinationState(Mechanism):
         pop.due_month[prisoners] = 1 + left.astype(np.int16)
 
     def decision_terms(self, sim, t, persons, logit):
+        logit += self.max_decision_term(sim, t)
+
+    def max_decision_term(self, sim, t):
         p = sim.p.destination
-        logit += p.b_perceived_stay * self.perceived_stay - p.b_perceived_return * self.perceived_return
+        return p.b_perceived_stay * self.perceived_stay - p.b_perceived_return * self.perceived_return
 
     # ------------------------------------------------------------ helpers
 

@@ -69,5 +69,8 @@ class Policy(Mechanism):
         sim.level("jobs_created", self.jobs_real.sum())
 
     def decision_terms(self, sim, t, persons, logit):
+        logit += self.max_decision_term(sim, t)
+
+    def max_decision_term(self, sim, t):
         pol = sim.p.policy
-        logit -= pol.b_awareness_campaign * pol.awareness_campaign_intensity
+        return -pol.b_awareness_campaign * pol.awareness_campaign_intensity
