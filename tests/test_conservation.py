@@ -3,7 +3,7 @@
 import numpy as np
 
 from corridor.engine import Simulation
-from corridor.states import STOCK_COLUMNS
+from corridor.states import IS_IN_UK, STOCK_COLUMNS
 from tests.conftest import scenario
 
 
@@ -45,3 +45,13 @@ def test_arrivals_by_route_and_by_age_group_add_up(baseline):
     np.testing.assert_allclose(by_route, s["arrivals"], rtol=1e-9)
     np.testing.assert_allclose(by_age, s["arrivals"], rtol=1e-9)
     assert (s["arrivals_female"] <= s["arrivals"]).all()
+
+
+def test_the_list_of_persons_in_the_uk_is_kept_complete():
+    """M8 updates ``sim.uk`` from arrivals and M10's joiners instead of scanning everyone:
+    at the end of every month it must hold exactly the persons in a UK state."""
+    sim = Simulation(scenario("albania-uk"), agents=20_000, seed=8)
+    for t in range(sim.n_months):
+        sim.step(t)
+        listed = np.sort(sim.uk[IS_IN_UK[sim.pop.state[sim.uk]]])
+        assert np.array_equal(listed, np.flatnonzero(IS_IN_UK[sim.pop.state])), sim.scenario.month_label(t)

@@ -99,8 +99,8 @@ class DestinationState(Mechanism):
         self.perceived_stay = p.p_grant_adult
         self.perceived_return = 1.0 - (1.0 - p.removal_rate_refused_per_month) ** 12
         self.fast_tracked = 0
-        sim.uk = np.empty(0, dtype=np.int64)
         pop = sim.pop
+        sim.uk = select_state_range(pop.state, UK_FIRST, UK_LAST)  # kept up to date from here on
         legal = pop.state == State.LEGAL_RESIDENT
         pop.asylum_status[legal] = ASYLUM_GRANTED
         # the prisoners of 2012 are part-way through their sentences
@@ -146,7 +146,9 @@ class DestinationState(Mechanism):
 
     def step(self, sim, t):
         pop = sim.pop
-        uk_before = select_state_range(pop.state, UK_FIRST, UK_LAST)
+        # persons enter the UK only by arriving (below) or joining family (M10 adds them to
+        # sim.uk), so last month's list, less those who left, is everyone in the UK
+        uk_before = np.sort(sim.uk[IS_IN_UK[pop.state[sim.uk]]])
         irregular = int(_REMOVABLE[pop.state[uk_before]].sum()) + sim.arrived.size
         self._arrivals(sim, t, sim.arrived)
         uk = np.concatenate((uk_before, sim.arrived))
