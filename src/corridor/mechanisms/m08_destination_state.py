@@ -232,12 +232,13 @@ class DestinationState(Mechanism):
         sim.count("arrests", arrested.size)
         self._refer(sim, t, arrested, p.p_refer_on_arrest, "refer_arrest")
         prob = np.where(pop.referred[arrested], p.p_conviction_if_referred, p.p_conviction)
-        convicted = arrested[self._draw(sim, "convict", t, arrested, prob)]
+        convict = self._draw(sim, "convict", t, arrested, prob)
+        convicted = arrested[convict]
         z = sim.streams.normal("m8.sentence", t, convicted)
         months = np.clip(np.exp(np.log(p.sentence_median_months) + p.sentence_sigma * z), 1, 240)
         pop.state[convicted] = State.IN_PRISON
         pop.due_month[convicted] = t + np.round(months).astype(np.int16)
-        pop.state[np.setdiff1d(arrested, convicted, assume_unique=True)] = State.UNDOCUMENTED
+        pop.state[arrested[~convict]] = State.UNDOCUMENTED
         sim.count("convictions", convicted.size)
         sim.count("prison_receptions", convicted.size)
         undocumented = self._in(sim, uk, State.UNDOCUMENTED)

@@ -39,17 +39,14 @@ class Remittances(Mechanism):
         p, pop, pol = sim.p.remittances, sim.pop, sim.p.policy
         uk = sim.uk
         state = pop.state[uk]
-        p_send = np.select(
-            [
-                state == State.LEGAL_RESIDENT,
-                (state == State.UNDOCUMENTED) & pop.employed[uk],
-                (state == State.CRIMINAL_EXPLOITATION) & (pop.debt_gbp[uk] <= 0),
-            ],
-            [p.p_remitting_legal_resident, p.p_remitting_undocumented_employed, p.p_remitting_exploited],
-            0.0,
-        )
+        exploited_free = (state == State.CRIMINAL_EXPLOITATION) & (pop.debt_gbp[uk] <= 0)
+        p_send = np.where(
+            state == State.LEGAL_RESIDENT, p.p_remitting_legal_resident,
+            np.where((state == State.UNDOCUMENTED) & pop.employed[uk], p.p_remitting_undocumented_employed,
+                     np.where(exploited_free, p.p_remitting_exploited, 0.0)),
+        )  # fmt: skip
         senders = uk[sim.streams.uniform("m9.send", t, uk) < p_send]
-        amount = p.remittance_gbp_month + (p.december_extra_gbp if sim.scenario.month_label(t).endswith("-12") else 0.0)
+        amount = p.remittance_gbp_month + (p.december_extra_gbp if sim.month_of_year(t) == 12 else 0.0)
         workers = uk[state == State.CRIMINAL_EXPLOITATION]
         amnesty = 1.0 + (pol.amnesty_repatriation_multiplier - 1.0) * pol.fiscal_amnesty
         proceeds = p.criminal_proceeds_repatriated_gbp_month * amnesty * (1.0 - pol.amnesty_tax_rate * pol.fiscal_amnesty)
