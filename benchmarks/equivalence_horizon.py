@@ -1,6 +1,6 @@
 """Engine against the Mesa reference over the whole default horizon, period by period.
 
-    python benchmarks/equivalence_horizon.py                      # 40 seeds x 10,000 agents (about 4 minutes)
+    python benchmarks/equivalence_horizon.py                      # 40 seeds x 10,000 agents (about 5 minutes)
     python benchmarks/equivalence_horizon.py --seeds 12 --agents 3000
 
 ``tests/test_equivalence.py`` checks the two models on a five-year test scenario
