@@ -160,3 +160,17 @@ def test_cli_impossible_option_exits_2(tmp_path):
     proc = _cli("run", "--agents", "5", "--out", str(tmp_path))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
+
+
+def test_unknown_parameter_set_by_value_alone_is_refused_as_unknown(tmp_path):
+    """An override of a misspelt or retired parameter names it as unknown, not as lacking a prior."""
+    path = _variant(
+        tmp_path,
+        """
+        parameters:
+          family:
+            max_monthly_leave_probability: {value: 0.3}
+        """,
+    )
+    message = _refused(path, "parameters.family.max_monthly_leave_probability", "not a parameter", "spelling")
+    assert "prior" not in message

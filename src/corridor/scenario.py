@@ -197,10 +197,7 @@ def _check_bounds(module: str, values: dict[str, float], where: str) -> None:
         if err["type"] == "missing":
             raise CorridorInputError(f"{where}: parameters.{module}.{name} is missing; add it with value, prior and source") from None
         if err["type"] == "extra_forbidden":
-            raise CorridorInputError(
-                f"{where}: parameters.{module}.{name} is not a parameter of '{module}'; check the spelling "
-                f"(known: {', '.join(model.model_fields)})"
-            ) from None
+            raise _unknown_parameter(module, name, where) from None
         lo, hi = _bounds(field)
         raise CorridorInputError(
             f"{where}: parameters.{module}.{name} = {values.get(name)!r} is out of bounds; "
@@ -216,9 +213,30 @@ def _bounds(field) -> tuple[Any, Any]:
     return lo, hi
 
 
+def _unknown_parameter(module: str, name: str, where: str) -> CorridorInputError:
+    known = ", ".join(PARAMETER_MODELS[module].model_fields)
+    return CorridorInputError(
+        f"{where}: parameters.{module}.{name} is not a parameter of '{module}'; check the spelling or remove it (known: {known})"
+    )
+
+
+def _check_parameter_names(data: dict, origin: str) -> None:
+    """Refuse unknown names before the entries are validated: a misspelt or retired
+    parameter set by value alone would otherwise be reported as lacking its prior."""
+    parameters = data.get("parameters")
+    if not isinstance(parameters, dict):
+        return
+    for module, group in parameters.items():
+        if module in PARAMETER_MODELS and isinstance(group, dict):
+            for name in group:
+                if name not in PARAMETER_MODELS[module].model_fields:
+                    raise _unknown_parameter(module, name, origin)
+
+
 def validate_resolved(data: dict, origin: str) -> Scenario:
     """Validate a merged scenario dict: schema, every parameter, events."""
     data = {k: v for k, v in data.items() if k != "extends"}
+    _check_parameter_names(data, origin)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
