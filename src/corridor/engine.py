@@ -21,7 +21,7 @@ from corridor.mechanisms.base import COUNT, LEVEL, MONEY
 from corridor.population import build_population
 from corridor.results import Results
 from corridor.rng import Streams
-from corridor.scenario import Scenario, month_index, parse_month
+from corridor.scenario import Scenario, month_index
 from corridor.states import N_STATES
 
 BOUND_MARGIN = 1e-9  # log-odds: the terms are summed in another order than their bounds
@@ -62,7 +62,6 @@ class Simulation:
         self.events = self._schedule_events()
         self.life_events: list[np.ndarray] = []
         self.t = 0
-        self._first_month_of_year = parse_month(scenario.start)[1]
         self.wall_seconds = 0.0
         for m in self.modules:
             m.init(self)
@@ -76,10 +75,6 @@ class Simulation:
                     module, name = key.split(".", 1)
                     by_month[t].append((module, name, value))
         return by_month
-
-    def month_of_year(self, t: int) -> int:
-        """1-12 for month ``t`` of the run."""
-        return (self._first_month_of_year - 1 + t) % 12 + 1
 
     # ------------------------------------------------------------ recording
 

@@ -7,20 +7,6 @@ import numpy as np
 
 
 @nb.njit(cache=True)
-def select_state_range(state, first, last):
-    """Indices of persons whose state code is in ``first..last``, in order (see ``flagged``)."""
-    n = 0
-    for i in range(np.uint64(state.shape[0])):
-        n += (state[i] >= first) & (state[i] <= last)
-    out = np.empty(n + 1, dtype=np.int64)  # one spare slot for the branch-free writes
-    n = 0
-    for i in range(state.shape[0]):
-        out[n] = i
-        n += (state[i] >= first) & (state[i] <= last)
-    return out[:n]
-
-
-@nb.njit(cache=True)
 def flagged(flag):
     """Indices where ``flag`` is true, in order: ``np.flatnonzero`` for random flags.
 

@@ -131,6 +131,10 @@ class Scenario(BaseModel):
     def n_months(self) -> int:
         return month_index(self.start, self.end) + 1
 
+    def month_of_year(self, t: int) -> int:
+        """1-12 for month ``t`` of the horizon."""
+        return (parse_month(self.start)[1] - 1 + t) % 12 + 1
+
     def month_label(self, t: int) -> str:
         y, m = parse_month(self.start)
         k = (y * 12 + m - 1) + t

@@ -119,23 +119,29 @@ class Smuggling(Mechanism):
         e = np.exp(v - v.max())
         return e / e.sum()
 
+    def _means(self, sim, savings, income):
+        """What a household can pay: savings plus what it may borrow against its income."""
+        return savings + sim.p.family.borrow_multiple_of_annual_income * 12.0 * income
+
     def decision_terms(self, sim, t, persons, logit):
         p = sim.p.smuggling
-        pop = sim.pop
-        h = pop.household[persons]
-        means = pop.household_savings_gbp[h] + sim.p.family.borrow_multiple_of_annual_income * 12.0 * sim.household_income_gbp[h]
-        expected_price = float(self.choice @ sim.route_price_gbp)
-        logit -= p.b_price * np.log(expected_price / (means + 1000.0))
-        logit -= p.b_death_risk * float(self.choice @ self.p_death)
+        h = sim.pop.household[persons]
+        means = self._means(sim, sim.pop.household_savings_gbp[h], sim.household_income_gbp[h])
+        logit -= p.b_price * np.log(self.expected_price(sim) / (means + 1000.0))
+        logit -= p.b_death_risk * self.expected_death_risk()
 
     def max_decision_term(self, sim, t):
         # the term grows with a household's means: bound them by the largest savings and income
         p = sim.p.smuggling
-        means = float(sim.pop.household_savings_gbp.max()) + sim.p.family.borrow_multiple_of_annual_income * 12.0 * float(
-            sim.household_income_gbp.max()
-        )
-        expected_price = float(self.choice @ sim.route_price_gbp)
-        return -p.b_price * np.log(expected_price / (means + 1000.0)) - p.b_death_risk * float(self.choice @ self.p_death)
+        means = self._means(sim, float(sim.pop.household_savings_gbp.max()), float(sim.household_income_gbp.max()))
+        return -p.b_price * np.log(self.expected_price(sim) / (means + 1000.0)) - p.b_death_risk * self.expected_death_risk()
+
+    def expected_price(self, sim) -> float:
+        """The price a would-be migrant expects: route prices weighted by route choice."""
+        return float(self.choice @ sim.route_price_gbp)
+
+    def expected_death_risk(self) -> float:
+        return float(self.choice @ self.p_death)
 
     def choose_routes(self, sim, t, leavers):
         cum = np.cumsum(self.choice)

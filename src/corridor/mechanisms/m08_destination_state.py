@@ -24,7 +24,6 @@ of recent outcomes, and enters the decision to leave.
 import numpy as np
 from pydantic import Field
 
-from corridor.kernels import select_state_range
 from corridor.mechanisms.base import COUNT, LEVEL, Mechanism, MechanismParams
 from corridor.states import (
     ASYLUM_GRANTED,
@@ -33,8 +32,6 @@ from corridor.states import (
     ASYLUM_REFUSED,
     IS_IN_UK,
     ROUTES,
-    UK_FIRST,
-    UK_LAST,
     State,
     state_flags,
 )
@@ -100,7 +97,7 @@ class DestinationState(Mechanism):
         self.perceived_return = 1.0 - (1.0 - p.removal_rate_refused_per_month) ** 12
         self.fast_tracked = 0
         pop = sim.pop
-        sim.uk = select_state_range(pop.state, UK_FIRST, UK_LAST)  # kept up to date from here on
+        sim.uk = np.flatnonzero(IS_IN_UK[pop.state])  # kept up to date from here on
         legal = pop.state == State.LEGAL_RESIDENT
         pop.asylum_status[legal] = ASYLUM_GRANTED
         # the prisoners of 2012 are part-way through their sentences

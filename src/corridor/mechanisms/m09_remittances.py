@@ -46,7 +46,7 @@ class Remittances(Mechanism):
                      np.where(exploited_free, p.p_remitting_exploited, 0.0)),
         )  # fmt: skip
         senders = uk[sim.streams.uniform("m9.send", t, uk) < p_send]
-        amount = p.remittance_gbp_month + (p.december_extra_gbp if sim.month_of_year(t) == 12 else 0.0)
+        amount = p.remittance_gbp_month + (p.december_extra_gbp if sim.scenario.month_of_year(t) == 12 else 0.0)
         workers = uk[state == State.CRIMINAL_EXPLOITATION]
         amnesty = 1.0 + (pol.amnesty_repatriation_multiplier - 1.0) * pol.fiscal_amnesty
         proceeds = p.criminal_proceeds_repatriated_gbp_month * amnesty * (1.0 - pol.amnesty_tax_rate * pol.fiscal_amnesty)
