@@ -117,6 +117,52 @@ def _client(scheduler: str | None, workers: int):
         ) from None
 
 
+def map_runs(task, args: list[tuple], scheduler: str | None, workers: int, label: str = "runs", progress: bool = True,
+             shared: tuple[int, ...] = ()) -> list:
+    """``[task(*a) for a in args]`` over Dask, in the order of ``args``, with a progress bar.
+
+    ``scheduler``: None or "local" (a LocalCluster of ``workers`` processes), "threads" or
+    "sync" (no cluster), or a scheduler address. Positional arguments listed in ``shared``
+    are the same object in every task (a scenario) and are sent to the workers once."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    results: list = [None] * len(args)
+    columns = (TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, disable=not progress) as bar:
+        bar_task = bar.add_task("runs", total=len(args))
+        client = _client(scheduler, workers)
+        try:
+            if client is None:
+                import dask
+
+                sched = "threads" if scheduler == "threads" else "sync"
+                step = max(1, workers)
+                for lo in range(0, len(args), step):  # in chunks, so that the bar moves
+                    chunk = [dask.delayed(task)(*a) for a in args[lo : lo + step]]
+                    results[lo : lo + step] = dask.compute(*chunk, scheduler=sched)
+                    bar.update(bar_task, completed=min(lo + step, len(args)))
+            else:
+                from dask.distributed import as_completed
+
+                scattered = {k: client.scatter(args[0][k], broadcast=True) for k in shared} if args else {}
+                futures = {}
+                for i, a in enumerate(args):
+                    a = tuple(scattered.get(k, v) for k, v in enumerate(a))
+                    futures[client.submit(task, *a, pure=False)] = i
+                done = 0
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    done += 1
+                    bar.update(bar_task, completed=done)
+        finally:
+            if client is not None:
+                cluster = client.cluster if scheduler in (None, "", "local", "processes") else None
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+    return results
+
+
 def run_ensemble(
     scenario: Scenario | str,
     runs: int,
@@ -143,40 +189,8 @@ def run_ensemble(
     draws = draw_parameters(post, runs, seed)
     seeds = np.random.SeedSequence(seed).generate_state(runs)
     start = time.perf_counter()
-    results = []
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("[bold]ensemble[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, disable=not progress) as bar:
-        task = bar.add_task("runs", total=runs)
-        client = _client(scheduler, workers)
-        try:
-            if client is None:
-                import dask
-
-                tasks = [dask.delayed(_one_run)(scenario, draws[i], agents, int(seeds[i]), i) for i in range(runs)]
-                sched = "threads" if scheduler == "threads" else "sync"
-                # compute in chunks so that the bar moves
-                for lo in range(0, runs, max(1, workers)):
-                    results.extend(dask.compute(*tasks[lo : lo + max(1, workers)], scheduler=sched))
-                    bar.update(task, completed=len(results))
-            else:
-                from dask.distributed import as_completed
-
-                sc = client.scatter(scenario, broadcast=True)
-                futures = [
-                    client.submit(_one_run, sc, draws[i], agents, int(seeds[i]), i, pure=False) for i in range(runs)
-                ]
-                for fut in as_completed(futures):
-                    results.append(fut.result())
-                    bar.update(task, completed=len(results))
-        finally:
-            if client is not None and scheduler in (None, "", "local", "processes"):
-                cluster = client.cluster
-                client.close()
-                cluster.close()
-            elif client is not None:
-                client.close()
+    tasks = [(scenario, draws[i], agents, int(seeds[i]), i) for i in range(runs)]
+    results = map_runs(_one_run, tasks, scheduler, workers, label="ensemble", progress=progress, shared=(0,))
     results.sort(key=lambda r: r[0])
     runs_df = pd.concat([r[1] for r in results], ignore_index=True)
     observables = pd.concat([r[2] for r in results], ignore_index=True)
