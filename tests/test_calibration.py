@@ -1,69 +1,102 @@
-"""Simulation-based calibration check and resumption of an interrupted calibration."""
+"""Calibration: parameter recovery from simulated data, the likelihood kernel, resumption."""
 
 import sqlite3
 
 import numpy as np
+import pytest
 
-from corridor.calibration import build_problem, calibrate
+from corridor.calibration import build_problem, calibrate, log_likelihood
+from corridor.errors import CorridorInputError
 from corridor.observed import ObservedSeries
 
 TRUE = {"family.base_logit_per_month": -8.6, "smuggling.small_boat_awareness_growth_per_month": 0.06}
+SERIES = ["asylum_applications_main", "small_boat_arrivals_albanian"]
 
 
-def _synthetic_problem(agents: int):
-    problem = build_problem(
-        "albania-uk",
-        2023,
-        agents=agents,
-        parameters=list(TRUE),
-        series=["asylum_applications_main", "small_boat_arrivals_albanian"],
-    )
+def _synthetic_problem(agents: int, until: int = 2023):
+    problem = build_problem("albania-uk", until, agents=agents, parameters=list(TRUE), series=SERIES)
     truth = {**TRUE, **{k: 0.9 for k in problem.obs_priors}}
     # data simulated from the known values (mean of a few seeds, to stand for the real series)
     runs = [problem.expected(problem.simulate(truth, seed), truth) for seed in (101, 102, 103)]
     observed = {}
     for name, obs in problem.observed.items():
         values = np.mean([r[name] for r in runs], axis=0)
-        frame = obs.frame.copy()
-        frame["value"] = values
-        observed[name] = ObservedSeries(name, obs.kind, frame[np.isfinite(values)].reset_index(drop=True))
+        observed[name] = obs.subset(np.isfinite(values))
+        observed[name].frame["value"] = values[np.isfinite(values)]
     problem.observed = observed
-    return problem
+    return problem, truth
 
 
-def test_known_values_fall_in_the_90_percent_interval(tmp_path):
-    problem = _synthetic_problem(agents=2000)
+def test_parameter_recovery_known_values_fall_in_the_90_percent_interval(tmp_path):
+    problem, _ = _synthetic_problem(agents=1000, until=2020)
     result = calibrate(
-        "albania-uk",
-        2023,
-        tmp_path / "sbc",
-        population=24,
-        generations=2,
-        workers=1,
-        progress=False,
-        problem=problem,
-        seed=3,
-    )
+        "albania-uk", 2020, tmp_path / "recovery", population=20, generations=3, workers=1, progress=False,
+        problem=problem, seed=3,
+    )  # fmt: skip
     summary = result["summary"].set_index("parameter")
     for key, value in TRUE.items():
         lo, hi = summary.loc[key, "posterior_q05"], summary.loc[key, "posterior_q95"]
         assert lo <= value <= hi, (key, value, lo, hi)
     # the data identify the departure level: the posterior is narrower than the prior
     assert summary.loc["family.base_logit_per_month", "interval_ratio"] < 0.8
-    assert (tmp_path / "sbc" / "posterior.parquet").is_file()
-    assert (tmp_path / "sbc" / "summary.csv").is_file()
+    # the noise dispersions are reported with the parameters; the temperature of the last generation
+    # says whether the posterior is exact (1) or tempered (held up where acceptance would collapse)
+    assert (summary["kind"] == "noise").sum() == 2
+    m = result["meta"]
+    assert m["temperatures"] == sorted(m["temperatures"], reverse=True) and m["final_temperature"] >= 1.0
+    assert m["exact"] == (m["final_temperature"] == 1.0)
+    for name in ("posterior.parquet", "summary.csv", "meta.json"):
+        assert (tmp_path / "recovery" / name).is_file()
+
+
+def test_the_likelihood_kernel_prefers_the_values_that_made_the_data():
+    problem, truth = _synthetic_problem(agents=2000)
+    far = {**truth, "family.base_logit_per_month": -9.6}
+
+    def mean_log_likelihood(params):
+        runs = [problem.expected(problem.simulate(params, seed), params) for seed in (7, 8)]
+        return np.mean([problem.log_likelihood(r) for r in runs])
+
+    assert mean_log_likelihood(truth) > mean_log_likelihood(far) + 5
+
+
+def test_several_runs_per_particle_average_their_likelihoods():
+    problem, truth = _synthetic_problem(agents=1000)
+    runs = [problem.expected(problem.simulate(truth, seed), truth) for seed in (1, 2)]
+    stacked = {k: np.stack([r[k] for r in runs]) for k in runs[0]}
+    single = [problem.log_likelihood(r) for r in runs]
+    assert log_likelihood(problem.observation_model, stacked) == pytest.approx(np.log(np.mean(np.exp(single))))
+    broken = {k: np.full_like(v, np.nan) for k, v in runs[0].items()}
+    assert log_likelihood(problem.observation_model, broken) == -np.inf
+
+
+def test_a_series_left_out_of_the_fit_cannot_be_calibrated_to():
+    with pytest.raises(CorridorInputError, match="returns_total.*fit: false"):
+        build_problem("albania-uk", 2023, series=["returns_total"])
+
+
+def test_the_fit_window_keeps_fitted_periods_only():
+    problem = build_problem("albania-uk", 2023, agents=1000)
+    boats = problem.observed["small_boat_arrivals_albanian"]
+    assert isinstance(boats, ObservedSeries) and boats.periods == ["2018", "2019", "2020", "2021"]
+    assert "returns_total" not in problem.observed  # fit: false
+    assert problem.observed["asylum_applications_main"].years().min() == 2012
+    early = build_problem("albania-uk", 2020, agents=1000)
+    assert "small_boat_arrivals_albanian_quarterly" not in early.observed  # no quarter up to 2020
 
 
 def test_interrupted_calibration_resumes(tmp_path):
     out = tmp_path / "cal"
-    problem = build_problem("albania-uk", 2019, agents=1000, parameters=list(TRUE))
-    first = calibrate("albania-uk", 2019, out, population=10, generations=1, workers=1, progress=False, problem=problem)
-    assert first["meta"]["generations"] == 1 and not first["meta"]["resumed"]
-    problem = build_problem("albania-uk", 2019, agents=1000, parameters=list(TRUE))
-    second = calibrate(
+    problem = build_problem("albania-uk", 2019, agents=1000, parameters=list(TRUE), series=SERIES)
+    first = calibrate(
         "albania-uk", 2019, out, population=10, generations=2, workers=1, progress=False, problem=problem
     )
-    assert second["meta"]["resumed"] and second["meta"]["generations"] == 2
+    assert first["meta"]["generations"] == 2 and not first["meta"]["resumed"]
+    problem = build_problem("albania-uk", 2019, agents=1000, parameters=list(TRUE), series=SERIES)
+    second = calibrate(
+        "albania-uk", 2019, out, population=10, generations=3, workers=1, progress=False, problem=problem
+    )
+    assert second["meta"]["resumed"] and second["meta"]["generations"] == 3
     with sqlite3.connect(out / "calibration.db") as db:
         ts = sorted(t for (t,) in db.execute("select t from populations where t >= 0"))
-    assert ts == [0, 1]
+    assert ts == [0, 1, 2]

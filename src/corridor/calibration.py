@@ -1,12 +1,21 @@
 """Calibration of a scenario to the observed series with ABC-SMC (pyabc).
 
 The parameters listed in ``data/calibration.yaml`` are drawn from the scenario's
-priors, the observation parameters of the fitted series from ``mapping.yaml``.
-Each particle is one run of the model (a fresh seed) up to December of the last
-fitted year; its expected observed values are compared with the observations by
-a scaled log distance (see ``Distance``). The pyabc database in the output
-folder keeps every finished generation, so an interrupted run resumes where it
-stopped (``ABCSMC.load``).
+priors, the reporting factors of the fitted series from ``mapping.yaml``. Each
+particle is one run of the model (a fresh seed) up to December of the last fitted
+year, reduced to the expected observed value of every fitted observation.
+
+The acceptance step is the observation model's likelihood, not a distance
+(Wilkinson 2013; pyabc's ``StochasticKernel`` and ``StochasticAcceptor``): a
+particle is accepted with probability p(data | run)^(1/T) / c, where p is the
+product over fitted series of the noise model of ``corridor.observed`` with each
+series' dispersion integrated out over its prior, and the temperature T falls to
+exactly 1 at the last generation. At T = 1 the weighted particles are a sample of
+the posterior of the model *with* its observation noise: no tolerance is left
+over, and the dispersions are fitted rather than assumed (docs/calibration.md
+gives the reasons and the checks, tests/test_sbc.py the calibration test). The
+pyabc database in the output folder keeps every finished generation, so an
+interrupted run resumes where it stopped (``ABCSMC.load``).
 """
 
 from __future__ import annotations
@@ -26,30 +35,43 @@ from corridor import __version__
 from corridor.errors import CorridorInputError
 from corridor.observed import (
     Mapping,
+    ObservationModel,
     ObservedSeries,
     expected_observed,
+    fit_window,
     load_mapping,
     load_observed,
+    run_series,
 )
 from corridor.priors import prior_interval, prior_median, scipy_args
 from corridor.results import write_json_atomic, write_parquet_atomic
 from corridor.scenario import Prior, Scenario, load_scenario, month_index, read_yaml, validate_resolved
 
 DB_NAME = "calibration.db"
+METHOD = (
+    "pyabc ABC-SMC with a stochastic acceptor: the acceptance kernel is the likelihood of the observation model "
+    "(negative binomial, log-normal or beta noise per series, dispersions integrated out over their priors); "
+    "temperature planned to fall to 1 (exact) at the last generation, held above 1 where fewer than "
+    "min_acceptance_rate of the proposals would be accepted; multivariate normal transitions with a 5% diagonal ridge"
+)
 
 
 class Defaults(BaseModel):
     model_config = ConfigDict(extra="forbid")
     agents: int = Field(20_000, ge=100)
-    population: int = Field(100, ge=5)
-    generations: int = Field(6, ge=1)
+    population: int = Field(200, ge=5)
+    generations: int = Field(8, ge=1)
+    # runs averaged in each particle's likelihood: the single-run estimate varies by several
+    # log-units between seeds; more runs make it steadier (and cost as much more)
+    runs_per_particle: int = Field(1, ge=1, le=16)
+    # the temperature is held above 1 where fewer proposals than this would be accepted
+    min_acceptance_rate: float = Field(0.05, gt=0, le=1)
 
 
 class CalibrationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     parameters: dict[str, str]
-    series: list[str]
-    offset_fraction: float = Field(0.25, gt=0)
+    series: list[str] | None = None  # default: every series with fit: true in mapping.yaml
     first_year: int = 2012
     defaults: Defaults = Defaults()
 
@@ -87,16 +109,16 @@ def key_name(name: str) -> str:
 
 @dataclass
 class Problem:
-    """What is calibrated to what: the model parameters, the observation parameters and the targets."""
+    """What is calibrated to what: the model parameters, the reporting factors and the fitted data."""
 
     scenario: Scenario
     until: int
     agents: int
     model_priors: dict[str, Prior]
-    obs_priors: dict[str, Prior]
+    obs_priors: dict[str, Prior]  # reporting factors (dispersions are integrated out, not sampled)
     mapping: Mapping
-    observed: dict[str, ObservedSeries]  # restricted to the fit window
-    offsets: dict[str, float]
+    observed: dict[str, ObservedSeries]  # fitted series and periods in the fit window
+    runs_per_particle: int = 1
     run_scenario: Scenario = field(init=False)
 
     def __post_init__(self):
@@ -106,6 +128,13 @@ class Problem:
     def priors(self) -> dict[str, Prior]:
         return {**self.model_priors, **self.obs_priors}
 
+    @property
+    def observation_model(self) -> ObservationModel:
+        # rebuilt when tests replace ``observed`` with synthetic data
+        if getattr(self, "_obs_model", None) is None or self._obs_model.fitted is not self.observed:
+            self._obs_model = ObservationModel(self.mapping, self.observed)
+        return self._obs_model
+
     def targets(self) -> dict[str, np.ndarray]:
         return {k: s.values for k, s in self.observed.items()}
 
@@ -114,11 +143,32 @@ class Problem:
 
         model_values = {k: v for k, v in params.items() if k in self.model_priors}
         sc = (scenario or self.run_scenario).with_values(model_values)
-        return Simulation(sc, agents=self.agents, seed=seed).run().series
+        return run_series(Simulation(sc, agents=self.agents, seed=seed).run())
 
     def expected(self, series: pd.DataFrame, params: dict[str, float]) -> dict[str, np.ndarray]:
-        factors = {k: v for k, v in params.items() if k in self.obs_priors}
-        return expected_observed(series, self.mapping, self.observed, factors)
+        return expected_observed(series, self.mapping, self.observed, params)
+
+    def log_likelihood(self, expected: dict[str, np.ndarray]) -> float:
+        return log_likelihood(self.observation_model, expected)
+
+
+def log_likelihood(model: ObservationModel, expected: dict[str, np.ndarray]) -> float:
+    """log p(data | a particle's runs): one run (a row per series), or the mean likelihood of several
+    (a matrix per series, one row per run), an unbiased estimate of the likelihood of the parameters.
+    -inf where a run leaves a fitted count undefined (a draw outside the bounds)."""
+    for name, mu in expected.items():
+        if model.mapping.series[name].noise.family != "beta" and np.isnan(np.asarray(mu, float)).any():
+            return -np.inf
+    if np.ndim(next(iter(expected.values()))) == 1:
+        return model.log_likelihood(expected)
+    per_run = model.batch_log_likelihood(expected)
+    top = per_run.max()
+    return float(top + np.log(np.mean(np.exp(per_run - top))))
+
+
+def first_run(expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The expectations of a particle's first run (all of them when it holds one)."""
+    return {k: (v[0] if np.ndim(v) == 2 else v) for k, v in expected.items()}
 
 
 def build_problem(
@@ -137,7 +187,13 @@ def build_problem(
     if not y0 < until <= y1:
         raise CorridorInputError(f"--until {until}: outside the scenario horizon {y0}..{y1}; give a year in it")
     mapping = load_mapping()
-    series = series or config.series
+    series = series or config.series or mapping.fitted()
+    for name in series:
+        if name in mapping.series and not mapping.series[name].fit:
+            raise CorridorInputError(
+                f"series '{name}' has fit: false in mapping.yaml ({mapping.series[name].reason}); "
+                f"set fit: true there to calibrate to it"
+            )
     keys = parameters or list(config.parameters)
     model_priors = {}
     for key in keys:
@@ -153,39 +209,16 @@ def build_problem(
             )
         model_priors[key] = entry.prior
     all_obs = observed or load_observed(series)
-    first = max(config.first_year, y0)
-    window: dict[str, ObservedSeries] = {}
-    for name in series:
-        obs = all_obs[name]
-        keep = (obs.frame["year"] >= first) & (obs.frame["year"] <= until)
-        if keep.any():
-            window[name] = ObservedSeries(name, obs.kind, obs.frame[keep].reset_index(drop=True))
+    window = fit_window({k: all_obs[k] for k in series}, mapping, max(config.first_year, y0), until)
     if not window:
-        raise CorridorInputError(f"--until {until}: no observations between {first} and {until}; give a later year")
-    obs_priors = mapping.observation_priors(list(window))
-    offsets = {k: config.offset_fraction * max(float(np.median(s.values)), 1.0) for k, s in window.items()}
+        raise CorridorInputError(
+            f"--until {until}: no observations between {max(config.first_year, y0)} and {until}; give a later year"
+        )
+    obs_priors = mapping.factor_priors(list(window))
     return Problem(
-        scenario, until, agents or config.defaults.agents, model_priors, obs_priors, mapping, window, offsets
-    )
-
-
-class Distance:
-    """Mean over series of the mean over observed years of |log(sim + c) - log(obs + c)|."""
-
-    def __init__(self, offsets: dict[str, float]):
-        self.offsets = offsets
-
-    def __call__(self, x: dict, x_0: dict) -> float:
-        per_series = []
-        for name, c in self.offsets.items():
-            sim = np.asarray(x[name], float)
-            obs = np.asarray(x_0[name], float)
-            ok = np.isfinite(obs) & np.isfinite(sim)
-            if not ok.any():
-                continue
-            sim = np.maximum(sim[ok], 0.0)
-            per_series.append(float(np.mean(np.abs(np.log(sim + c) - np.log(obs[ok] + c)))))
-        return float(np.mean(per_series)) if per_series else float("inf")
+        scenario, until, agents or config.defaults.agents, model_priors, obs_priors, mapping, window,
+        config.defaults.runs_per_particle,
+    )  # fmt: skip
 
 
 class Model:
@@ -196,12 +229,48 @@ class Model:
 
     def __call__(self, par) -> dict:
         params = {key_name(k): float(v) for k, v in dict(par).items()}
-        seed = int(np.random.randint(0, 2**31 - 1))
-        try:
-            series = self.problem.simulate(params, seed)
-        except CorridorInputError:  # a draw outside the schema's bounds: infinitely far
-            return {k: np.full(len(s.frame), np.nan) for k, s in self.problem.observed.items()}
-        return self.problem.expected(series, params)
+        runs = []
+        for _ in range(self.problem.runs_per_particle):
+            seed = int(np.random.randint(0, 2**31 - 1))
+            try:
+                series = self.problem.simulate(params, seed)
+            except CorridorInputError:  # a draw outside the schema's bounds: likelihood zero
+                return {k: np.full(len(s.frame), np.nan) for k, s in self.problem.observed.items()}
+            runs.append(self.problem.expected(series, params))
+        if len(runs) == 1:
+            return runs[0]
+        return {k: np.stack([r[k] for r in runs]) for k in runs[0]}
+
+
+def abc_smc(
+    model,
+    priors: dict[str, Prior],
+    observation_model: ObservationModel,
+    population: int,
+    generations: int,
+    workers: int = 1,
+    sampler=None,
+    min_acceptance_rate: float = 0.05,
+):
+    """A pyabc ABCSMC: ``model`` maps a particle to expected observed values; the acceptance kernel is
+    the observation model's likelihood; the temperature reaches 1 at generation ``generations - 1``."""
+    import pyabc
+
+    from corridor.abc_kernel import ObservationKernel, PlannedTemperature
+    from corridor.abc_transition import RidgedMultivariateNormalTransition
+
+    return pyabc.ABCSMC(
+        model,
+        pyabc_prior(priors),
+        ObservationKernel(observation_model),
+        population_size=population,
+        sampler=sampler or _sampler(workers),
+        transitions=RidgedMultivariateNormalTransition(),
+        eps=PlannedTemperature(generations, min_acceptance_rate),
+        # the normalising constant is lowered (up to 10x) where acceptance would collapse; particles
+        # above it are accepted with an importance weight, so the final population stays exact
+        acceptor=pyabc.StochasticAcceptor(pdf_norm_method=pyabc.ScaledPDFNorm()),
+    )
 
 
 def pyabc_prior(priors: dict[str, Prior]):
@@ -240,8 +309,6 @@ def calibrate(
     seed: int = 0,
 ) -> dict:
     """Run (or resume) ABC-SMC and write posterior.parquet, summary.csv and meta.json to ``out``."""
-    import pyabc
-
     _quiet_pyabc()
     config = load_config()
     problem = problem or build_problem(scenario, until, agents, config)
@@ -254,23 +321,19 @@ def calibrate(
     db_path = out / DB_NAME
     db_url = f"sqlite:///{db_path.resolve()}"
     np.random.seed(seed)
-    from corridor.abc_transition import RidgedMultivariateNormalTransition
-
-    abc = pyabc.ABCSMC(
-        Model(problem),
-        pyabc_prior(problem.priors),
-        Distance(problem.offsets),
-        population_size=population,
-        sampler=_sampler(workers),
-        transitions=RidgedMultivariateNormalTransition(),
-    )
+    abc = abc_smc(
+        Model(problem), problem.priors, problem.observation_model, population, generations, workers,
+        min_acceptance_rate=config.defaults.min_acceptance_rate,
+    )  # fmt: skip
     meta_path = out / "run.json"
     fingerprint = {
         "scenario_sha256": problem.scenario.sha256(),
         "until": problem.until,
         "agents": problem.agents,
+        "runs_per_particle": problem.runs_per_particle,
         "parameters": sorted(problem.priors),
         "series": sorted(problem.observed),
+        "method": "observation-likelihood kernel",
     }
     resumed = False
     if db_path.exists() and meta_path.exists():
@@ -302,8 +365,8 @@ def calibrate(
             f"generations ({'resumed at ' + str(done) if resumed else 'new'})", total=generations, completed=done
         )
         while done < generations:
-            # pyabc caches the population it calibrates epsilon from; clear it so that each
-            # generation's epsilon comes from the previous generation (as in one long run)
+            # pyabc caches the population it calibrates the temperature from; clear it so that
+            # each generation's temperature comes from the previous generation (as in one long run)
             abc._initial_population = None
             try:
                 abc.run(max_nr_populations=1)
@@ -312,8 +375,8 @@ def calibrate(
                 bar.console.print(f"[yellow]warning:[/] {stopped}")
                 break
             done = abc.history.max_t + 1
-            eps = abc.history.get_all_populations()["epsilon"].iloc[-1]
-            bar.update(task, completed=done, description=f"generations (epsilon {eps:.3f})")
+            temperature = abc.history.get_all_populations()["epsilon"].iloc[-1]
+            bar.update(task, completed=done, description=f"generations (temperature {temperature:.3g})")
     wall = time.perf_counter() - start
     result = write_outputs(abc.history, problem, out, population, generations, wall, resumed)
     if stopped:
@@ -360,14 +423,33 @@ def summarize(posterior: pd.DataFrame, priors: dict[str, Prior], model_keys) -> 
     return pd.DataFrame(rows)
 
 
+def dispersion_summary(history, problem: Problem, seed: int = 0) -> pd.DataFrame:
+    """Posterior of each noise dispersion: one draw per particle from its conditional posterior given the run."""
+    weights, stats = history.get_weighted_sum_stats(t=history.max_t)
+    model, rng = problem.observation_model, np.random.default_rng(seed)
+    priors = problem.mapping.dispersion_priors()
+    draws = {
+        group: [model.draw_dispersion(names[0], first_run(x), rng) for x in stats]
+        for group, names in model.groups.items()
+        if group in priors
+    }
+    frame = pd.DataFrame({**draws, "weight": np.asarray(weights, float) / np.sum(weights)})
+    return summarize(frame, {k: priors[k] for k in draws}, ()).assign(kind="noise")
+
+
 def write_outputs(
     history, problem: Problem, out: Path, population: int, generations: int, wall: float, resumed: bool
 ) -> dict:
     posterior = posterior_frame(history)
     write_parquet_atomic(posterior, out / "posterior.parquet")
-    summary = summarize(posterior, problem.priors, problem.model_priors)
+    summary = pd.concat(
+        [summarize(posterior, problem.priors, problem.model_priors), dispersion_summary(history, problem)],
+        ignore_index=True,
+    )
     summary.to_csv(out / "summary.csv", index=False, float_format="%.6g")
     pops = history.get_all_populations()
+    temperatures = [float(e) for e in pops["epsilon"] if np.isfinite(e)]
+    w = posterior["weight"].to_numpy()
     meta = {
         "corridor_version": __version__,
         "scenario": problem.scenario.name,
@@ -376,17 +458,23 @@ def write_outputs(
         "first_year": int(min(s.frame["year"].min() for s in problem.observed.values())),
         "series": sorted(problem.observed),
         "agents": problem.agents,
+        "runs_per_particle": problem.runs_per_particle,
         "population": population,
         "generations": int(history.max_t + 1),
         "generations_requested": generations,
-        "epsilons": [float(e) for e in pops["epsilon"] if np.isfinite(e)],
+        "temperatures": temperatures,
+        "final_temperature": temperatures[-1] if temperatures else None,
+        "exact": bool(temperatures and temperatures[-1] == 1.0),
+        "effective_sample_size": round(float(1.0 / np.sum(w**2)), 1),
         "simulations": int(history.total_nr_simulations),
         "wall_seconds_this_session": round(wall, 1),
         "resumed": resumed,
-        "method": "pyabc ABC-SMC, median epsilon, multivariate normal transitions with a 5% diagonal ridge",
-        "distance": "mean over series of mean |log(sim+c)-log(obs+c)|, c = offset_fraction * median(obs)",
+        "method": METHOD,
         "model_parameters": sorted(problem.model_priors),
         "observation_parameters": sorted(problem.obs_priors),
+        "noise_dispersions": sorted(
+            {problem.mapping.series[n].noise.parameter for n in problem.observed} - {None}
+        ),
     }
     write_json_atomic(meta, out / "meta.json")
     return {"posterior": posterior, "summary": summary, "meta": meta}

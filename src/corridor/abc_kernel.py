@@ -1,0 +1,61 @@
+"""pyabc pieces of the likelihood-based calibration: the acceptance kernel and the temperature plan.
+
+Kept apart from ``corridor.calibration`` so that importing the package does not import
+pyabc (seconds); both are used only when a calibration runs.
+"""
+
+from __future__ import annotations
+
+import pyabc
+
+from corridor.calibration import log_likelihood
+from corridor.observed import ObservationModel
+
+
+class ObservationKernel(pyabc.distance.StochasticKernel):
+    """pyabc acceptance kernel: log p(observed | expected observed values of a particle's runs)."""
+
+    def __init__(self, model: ObservationModel):
+        super().__init__(ret_scale=pyabc.distance.SCALE_LOG, keys=sorted(model.fitted))
+        self.model = model
+
+    def __call__(self, x: dict, x_0: dict, t: int | None = None, par: dict | None = None) -> float:
+        return log_likelihood(self.model, {k: x[k] for k in self.keys})
+
+
+class GeometricDescentToOne(pyabc.ExpDecayFixedIterScheme):
+    """pyabc's geometric descent to 1 at the last generation, and 1 from there on (pyabc divides by zero)."""
+
+    def __call__(self, **kwargs):
+        if kwargs["max_nr_populations"] - kwargs["t"] <= 1:
+            return 1.0
+        return super().__call__(**kwargs)
+
+
+class PlannedTemperature(pyabc.Temperature):
+    """The temperature of each generation: a geometric descent to 1 over the whole calibration, held up
+    where the predicted acceptance rate would fall below ``min_acceptance_rate``.
+
+    ``calibrate`` runs one generation per ``ABCSMC.run`` (to resume and report after each);
+    pyabc would take each call as the last and jump to T = 1, so the plan is kept over the
+    total number of generations. At the last generation the temperature is 1 (exact
+    inference) unless fewer than ``min_acceptance_rate`` of the proposals would be accepted
+    there: then it stays above 1, the posterior is the tempered one (wider than the exact
+    one) and the calibration's meta.json says so; rerunning with more generations resumes
+    the descent."""
+
+    def __init__(self, generations: int, min_acceptance_rate: float = 0.05):
+        super().__init__(
+            schemes=[pyabc.AcceptanceRateScheme(target_rate=min_acceptance_rate), GeometricDescentToOne()],
+            aggregate_fun=max,
+            enforce_exact_final_temperature=False,
+        )
+        self.generations = generations
+
+    def initialize(self, t, get_weighted_distances, get_all_records, max_nr_populations, acceptor_config):
+        if t in self.temperatures:
+            # planned after the previous generation from all its proposals; a new ``run`` call would
+            # re-plan it from the accepted particles alone and overrate the acceptance rate
+            self.max_nr_populations = self.generations
+            return
+        super().initialize(t, get_weighted_distances, get_all_records, self.generations, acceptor_config)
