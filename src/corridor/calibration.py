@@ -9,11 +9,13 @@ The acceptance step is the observation model's likelihood, not a distance
 (Wilkinson 2013; pyabc's ``StochasticKernel`` and ``StochasticAcceptor``): a
 particle is accepted with probability p(data | run)^(1/T) / c, where p is the
 product over fitted series of the noise model of ``corridor.observed`` with each
-series' dispersion integrated out over its prior, and the temperature T falls to
-exactly 1 at the last generation. At T = 1 the weighted particles are a sample of
-the posterior of the model *with* its observation noise: no tolerance is left
-over, and the dispersions are fitted rather than assumed (docs/calibration.md
-gives the reasons and the checks, tests/test_sbc.py the calibration test). The
+series' dispersion integrated out over its prior, and the temperature T is
+planned to fall to 1 at the last generation. At T = 1 the weighted particles are a
+sample of the posterior of the model *with* its observation noise: no tolerance is
+left over, and the dispersions are fitted rather than assumed (docs/calibration.md
+gives the reasons and the checks, tests/test_sbc.py the calibration test). Where
+fewer than ``min_acceptance_rate`` of the proposals would be accepted, T stays
+above 1 (a tempered, wider posterior) and meta.json says so. The
 pyabc database in the output folder keeps every finished generation, so an
 interrupted run resumes where it stopped (``ABCSMC.load``).
 """
