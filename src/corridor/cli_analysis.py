@@ -1,4 +1,4 @@
-"""Analysis commands: calibrate, ensemble, validate, claims, report.
+"""Analysis commands: calibrate, ensemble, validate, forecast, claims, report.
 
 ``register(app)`` adds them to the main typer app. Bad input raises
 ``CorridorInputError`` with a one-line message (the main CLI prints it, exit 2).
@@ -77,7 +77,12 @@ def ensemble_cmd(
 
 def validate_cmd(
     scenario: ScenarioArg,
-    from_year: Annotated[int, typer.Option("--from", help="First year of the out-of-sample period.")],
+    from_year: Annotated[
+        int | None, typer.Option("--from", help="First year of the out-of-sample period (default: after the fit).")
+    ] = None,
+    in_sample: Annotated[
+        bool, typer.Option("--in-sample", help="Check the fit: the fitted points inside the bands (posterior all-years).")
+    ] = False,
     posterior: Annotated[str | None, typer.Option("--posterior", help="Calibration folder or shipped name.")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON here.")] = None,
     ensemble: Annotated[Path | None, typer.Option("--ensemble", help="Use an existing ensemble folder.")] = None,
@@ -88,24 +93,90 @@ def validate_cmd(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
 ) -> None:
-    """Validate the posterior-predictive ensemble (default posterior: until-2020) from a year on."""
+    """Validate the posterior-predictive ensemble: out of sample (default posterior: until-2020) from a
+    year on, or with --in-sample the fit itself (default posterior: all-years). Coverage of the 50% and
+    90% intervals, CRPS and MASE per series; the small-boat surge, peak and trough."""
     from corridor.ensemble import load_ensemble, run_ensemble
     from corridor.validation import print_validation, validate, write_report
 
-    if not 1990 <= from_year <= 2100:
+    if from_year is not None and not 1990 <= from_year <= 2100:
         raise CorridorInputError(f"--from {from_year}: give a year such as 2021")
     if ensemble is not None:
         ens = load_ensemble(ensemble)
     else:
-        ens = run_ensemble(scenario, runs, posterior, "until-2020", agents, seed, scheduler)
-    result = validate(ens.observables, from_year)
+        default = "all-years" if in_sample else "until-2020"
+        ens = run_ensemble(scenario, runs, posterior, default, agents, seed, scheduler)
+    fit_until = ens.meta.get("posterior_until")
+    if from_year is None:
+        if fit_until is None:
+            raise CorridorInputError("--from: the ensemble does not say its posterior's fit window; give --from YEAR")
+        from_year = int(fit_until) + 1
+    result = validate(ens.observables, from_year, fit_until=fit_until)
     result["ensemble"] = ens.meta
-    if result["overall"]["n"] == 0:
+    if in_sample and "in_sample" not in result:
+        raise CorridorInputError("--in-sample: the ensemble does not say its posterior's fit window; rerun it")
+    if not in_sample and result["overall"]["n"] == 0:
         raise CorridorInputError(f"--from {from_year}: no observations in or after that year; give an earlier year")
-    print_validation(result, console)
+    print_validation(result, console, in_sample_only=in_sample)
     if json_file is not None:
         write_report(result, json_file)
         console.print(f"wrote {json_file}")
+
+
+def forecast_cmd(
+    scenario: ScenarioArg,
+    posterior: Annotated[str | None, typer.Option("--posterior", help="Calibration folder or shipped name.")] = None,
+    from_year: Annotated[
+        int | None, typer.Option("--from", help="First forecast year (default: the year after the fit window).")
+    ] = None,
+    until: Annotated[int | None, typer.Option("--until", help="Last forecast year (default: from + 2).")] = None,
+    runs: Annotated[int, typer.Option("--runs", min=2, help="Runs of the ensemble.")] = 100,
+    agents: Annotated[int, typer.Option("--agents", min=100, help="Agents per run.")] = 20_000,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for forecast.parquet and meta.json.")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown.")] = False,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the forecast as JSON here.")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address, or local|threads|sync.")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Local worker processes.")] = 2,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
+) -> None:
+    """Posterior-predictive forecast of every observable series after the fit window (default posterior:
+    all-years): median, 50% and 90% intervals in the units of each official series."""
+    from corridor.forecast import forecast
+    from corridor.results import write_json_atomic
+
+    if out is not None:
+        _check_out(out)
+    fc = forecast(scenario, posterior, from_year, until, runs, agents, seed, scheduler, workers)
+    if markdown:
+        print(fc.to_markdown())
+    else:
+        print_forecast(fc)
+    if out is not None:
+        fc.write(out)
+        console.print(f"wrote {out / 'forecast.parquet'}")
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(fc.to_json(), json_file)
+        console.print(f"wrote {json_file}")
+
+
+def print_forecast(fc) -> None:
+    from rich.table import Table
+
+    from corridor.forecast import format_value
+
+    m = fc.meta
+    table = Table(
+        title=f"forecast {m['from_year']}-{m['until']}, posterior {m['posterior']} ({m['runs']} runs; {m['uncertainty']})"
+    )
+    for col in ("series", "period", "unit", "median", "50%", "90%"):
+        table.add_column(col, justify="left" if col in ("series", "period", "unit") else "right", no_wrap=True)
+    for r in fc.table.itertuples():
+        f = lambda v, u=r.unit: format_value(v, u)  # noqa: E731
+        table.add_row(r.series, r.period, r.unit, f(r.q50), f"{f(r.q25)}-{f(r.q75)}", f"{f(r.q05)}-{f(r.q95)}")
+    console.print(table)
 
 
 def claims_cmd(
@@ -156,7 +227,7 @@ def plot_report(observables, out: Path, title: str = "") -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from corridor.observed import load_mapping, load_observed
+    from corridor.observed import load_mapping, load_observed, parse_period
     from corridor.validation import predictive_table
 
     observed = load_observed()
@@ -170,7 +241,7 @@ def plot_report(observables, out: Path, title: str = "") -> Path:
     fig, axes = plt.subplots(nrow, ncol, figsize=(5 * ncol, 3.2 * nrow), squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
         t = table[table["series"] == name].sort_values("period")
-        x = t["year"].to_numpy(float) + (np.array([int(p[5:7]) if len(p) == 7 else 6 for p in t["period"]]) - 0.5) / 12
+        x = np.array([(q := parse_period(p)).year + (q.first_month - 1 + q.n_months / 2) / 12 for p in t["period"]])
         ax.fill_between(x, t["q05"], t["q95"], color="C0", alpha=0.2, label="90%")
         ax.fill_between(x, t["q25"], t["q75"], color="C0", alpha=0.4, label="50%")
         ax.plot(x, t["q50"], color="C0", lw=1)
@@ -198,5 +269,6 @@ def register(app: typer.Typer) -> None:
     app.command("calibrate")(calibrate_cmd)
     app.command("ensemble")(ensemble_cmd)
     app.command("validate")(validate_cmd)
+    app.command("forecast")(forecast_cmd)
     app.command("claims")(claims_cmd)
     app.command("report")(report_cmd)

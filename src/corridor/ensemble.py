@@ -4,13 +4,19 @@ Runs go through Dask: a ``LocalCluster`` of worker processes by default, the
 threaded or synchronous scheduler on request (``scheduler="threads"|"sync"``), or
 an existing cluster by its address (``scheduler="tcp://host:8786"``). The output
 folder receives ``quantiles.parquet`` (month, output, q05, q25, q50, q75, q95),
-``observables.parquet`` (per run, the expected value of each observed series,
-observation model applied) and ``runs.parquet`` (per run and month, the outputs
-that claims and validation use).
+``observables.parquet`` (per run, series and period: ``expected``, the expected
+observed value with the reporting factors applied, and ``value``, an observed
+value drawn around it by the series' noise model, reproducibly from the run's seed)
+and ``runs.parquet`` (per run and month, the outputs that claims and validation use).
+
+What the bands carry: monthly quantiles and ``expected`` carry parameter and
+stochastic (seed) uncertainty; ``value`` carries observation and structural error
+as well (the noise dispersions drawn from their posterior given the fitted data).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -21,7 +27,16 @@ import pandas as pd
 
 from corridor.calibration import load_posterior
 from corridor.errors import CorridorInputError
-from corridor.observed import default_factors, expected_observed, load_mapping, load_observed
+from corridor.observed import (
+    ObservationModel,
+    expected_observed,
+    fit_window,
+    has_outputs,
+    load_mapping,
+    load_observed,
+    prior_factors,
+    run_series,
+)
 from corridor.results import write_json_atomic, write_parquet_atomic
 from corridor.scenario import Scenario, load_scenario
 
@@ -80,24 +95,51 @@ def draw_parameters(posterior: pd.DataFrame, n: int, seed: int) -> list[dict[str
     return [{c: float(posterior[c].iloc[i]) for c in cols} for i in idx]
 
 
-def _one_run(scenario: Scenario, params: dict[str, float], agents: int, seed: int, run: int) -> tuple:
-    """Worker task: one run; returns (run, monthly outputs, expected observables)."""
+UNCERTAINTY = {
+    "expected": "parameters (posterior draws) and stochastic (a fresh seed per run)",
+    "value": "parameters, stochastic, and observation/structural error (each series' noise model)",
+}
+FIRST_FITTED_YEAR = 2012  # the first year of the calibrations' fit window (data/calibration.yaml)
+
+
+def _one_run(
+    scenario: Scenario,
+    params: dict[str, float],
+    agents: int,
+    seed: int,
+    run: int,
+    *,
+    fit_until: int | None = None,
+    extra_periods: dict[str, list[str]] | None = None,
+) -> tuple:
+    """Worker task: one run; returns (run, monthly outputs, observables).
+
+    Observables are computed at every observed period of every series whose outputs the
+    run records, plus ``extra_periods`` (forecasts). Reporting factors missing from the
+    posterior are drawn from their priors, and the noise dispersions from their posterior
+    given the data fitted up to ``fit_until`` (their prior if None), all from the seed."""
     from corridor.engine import Simulation
 
     mapping = load_mapping()
+    rng = np.random.default_rng([seed, 0xFAC7])
+    factors = {**prior_factors(mapping, rng), **{k: v for k, v in params.items() if k.startswith("observation.")}}
     model_values = {k: v for k, v in params.items() if not k.startswith("observation.")}
-    factors = {**default_factors(mapping), **{k: v for k, v in params.items() if k.startswith("observation.")}}
-    series = Simulation(scenario.with_values(model_values), agents=agents, seed=seed).run().series
+    series = run_series(Simulation(scenario.with_values(model_values), agents=agents, seed=seed).run())
     keep = series[["month", *[c for c in RUN_OUTPUTS if c in series.columns]]].copy()
     keep.insert(0, "run", run)
-    observed = load_observed()
-    expected = expected_observed(series, mapping, observed, factors)
+    observed = {k: v for k, v in load_observed().items() if has_outputs(series, mapping.series[k])}
+    periods = {k: list(dict.fromkeys([*v.periods, *(extra_periods or {}).get(k, [])])) for k, v in observed.items()}
+    fitted = fit_window(observed, mapping, FIRST_FITTED_YEAR, fit_until) if fit_until else {}
+    obs_model = ObservationModel(mapping, fitted)
+    expected = expected_observed(series, mapping, periods, factors)
+    fitted_expected = expected_observed(series, mapping, fitted, factors)
     rows = []
-    for name, values in expected.items():
-        for period, v in zip(observed[name].periods, values, strict=True):
-            if np.isfinite(v):
-                rows.append((run, name, period, float(v)))
-    return run, keep, pd.DataFrame(rows, columns=["run", "series", "period", "value"])
+    for name, ps in periods.items():
+        drawn = obs_model.draw(name, ps, expected[name], fitted_expected, seed)
+        for period, mu, value in zip(ps, expected[name], drawn, strict=True):
+            if np.isfinite(mu):
+                rows.append((run, name, period, float(mu), float(value)))
+    return run, keep, pd.DataFrame(rows, columns=["run", "series", "period", "expected", "value"])
 
 
 def _client(scheduler: str | None, workers: int):
@@ -173,7 +215,9 @@ def run_ensemble(
     scheduler: str | None = None,
     workers: int = 2,
     progress: bool = True,
+    extra_periods: dict[str, list[str]] | None = None,
 ) -> Ensemble:
+    """``runs`` posterior-predictive runs; ``extra_periods`` adds periods (forecasts) to the observables."""
     if runs < 1:
         raise CorridorInputError("--runs must be at least 1")
     if agents < 100:
@@ -189,8 +233,9 @@ def run_ensemble(
     draws = draw_parameters(post, runs, seed)
     seeds = np.random.SeedSequence(seed).generate_state(runs)
     start = time.perf_counter()
+    task = functools.partial(_one_run, fit_until=post_meta.get("until"), extra_periods=extra_periods)
     tasks = [(scenario, draws[i], agents, int(seeds[i]), i) for i in range(runs)]
-    results = map_runs(_one_run, tasks, scheduler, workers, label="ensemble", progress=progress, shared=(0,))
+    results = map_runs(task, tasks, scheduler, workers, label="ensemble", progress=progress, shared=(0,))
     results.sort(key=lambda r: r[0])
     runs_df = pd.concat([r[1] for r in results], ignore_index=True)
     observables = pd.concat([r[2] for r in results], ignore_index=True)
@@ -205,6 +250,8 @@ def run_ensemble(
         "posterior_until": post_meta.get("until"),
         "wall_seconds": round(time.perf_counter() - start, 1),
         "scheduler": scheduler or "local",
+        "observables_uncertainty": UNCERTAINTY,
+        "series_not_in_runs": sorted(set(load_mapping().series) - set(observables["series"])),
     }
     return Ensemble(quantiles, observables, runs_df, meta)
 

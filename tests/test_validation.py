@@ -1,0 +1,73 @@
+"""Validation metrics: coverage, CRPS and MASE per series, in and out of sample; the surge check."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from corridor.observed import load_observed
+from corridor.validation import crps_sample, naive_scale, validate
+
+
+def test_sample_crps_matches_the_closed_form_of_a_normal():
+    rng = np.random.default_rng(0)
+    draws = rng.normal(0.0, 2.0, size=(3, 40_000))
+    y = np.array([0.0, 1.0, -3.0])
+    z = y / 2.0
+    exact = 2.0 * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))
+    assert crps_sample(draws, y) == pytest.approx(exact, rel=0.02)
+
+
+def test_crps_ignores_missing_draws_and_rewards_sharp_correct_forecasts():
+    sharp = crps_sample(np.array([[9.0, 10.0, 11.0, np.nan]]), np.array([10.0]))[0]
+    wide = crps_sample(np.array([[0.0, 10.0, 20.0]]), np.array([10.0]))[0]
+    assert 0 < sharp < wide
+    assert crps_sample(np.array([[5.0, 5.0]]), np.array([5.0]))[0] == 0.0
+
+
+def test_the_naive_scale_uses_consecutive_periods_of_one_kind():
+    boats = load_observed(["small_boat_arrivals_albanian_quarterly"])["small_boat_arrivals_albanian_quarterly"]
+    v = boats.values
+    assert naive_scale(boats) == pytest.approx(np.mean(np.abs(np.diff(v))))
+
+
+def _observables(observed, factor: float, runs: int = 200, seed: int = 0) -> pd.DataFrame:
+    """A fake ensemble: each observation times a log-normal error of sd 0.3, times ``factor``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, obs in observed.items():
+        for period, value in zip(obs.periods, obs.values, strict=True):
+            draws = value * factor * rng.lognormal(0.0, 0.3, size=runs)
+            rows += [(r, name, period, v, v) for r, v in enumerate(draws)]
+    return pd.DataFrame(rows, columns=["run", "series", "period", "expected", "value"])
+
+
+def test_an_honest_ensemble_covers_and_a_biased_one_does_not():
+    observed = load_observed()
+    honest = validate(_observables(observed, 1.0), from_year=2021, observed=observed, fit_until=2020)
+    biased = validate(_observables(observed, 3.0), from_year=2021, observed=observed, fit_until=2020)
+    assert honest["overall"]["coverage90"] == 1.0 and honest["overall"]["coverage50"] == 1.0
+    assert biased["overall"]["coverage90"] == 0.0
+    assert biased["overall"]["mase_mean_over_series"] > honest["overall"]["mase_mean_over_series"]
+    s = honest["series"]["returns_enforced"]
+    assert s["n"] == 3 and s["fitted"] and s["crps"] > 0
+    # in sample: the fitted series only, their fitted periods, up to the fit year
+    inside = honest["in_sample"]["series"]
+    assert "returns_total" not in inside  # fit: false
+    assert [p["period"] for p in inside["small_boat_arrivals_albanian"]["points"]] == ["2018", "2019", "2020"]
+    assert all(s["coverage90"] == 1.0 for s in inside.values())
+
+
+def test_the_surge_check_reads_the_peak_and_the_trough():
+    observed = load_observed(["small_boat_arrivals_albanian", "small_boat_arrivals_albanian_quarterly", "returns_enforced"])
+    result = validate(_observables(observed, 1.0), from_year=2021, observed=observed)
+    surge = result["surge"]
+    assert surge["surge_2022_direction"] and surge["fall_2023_direction"]
+    peak, trough = surge["quarterly"]["peak"], surge["quarterly"]["trough"]
+    assert peak["period"] == "2022Q3" and peak["within_factor_2"] and peak["median_extreme_quarter"] == "2022Q3"
+    assert trough["median_extreme_quarter"] == "2023Q1" and trough["within_factor_2"]
+    enforced = result["enforced_returns_2023"]
+    assert enforced["observed"] == 2501 and enforced["ok"]
+    tripled = validate(_observables(observed, 3.0), from_year=2021, observed=observed)
+    assert not tripled["surge"]["quarterly"]["peak"]["within_factor_2"]
+    assert not tripled["enforced_returns_2023"]["ok"]
