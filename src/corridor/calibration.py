@@ -294,6 +294,8 @@ def _sampler(workers: int):
 
 
 def _quiet_pyabc() -> None:
+    import pyabc  # noqa: F401  (its import sets the "ABC" logger to INFO: quieten after it)
+
     for name in ("ABC", "pyabc", "Sampler", "Epsilon", "Distance", "Acceptor", "History", "ABC.History", "ABC.Sampler"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
