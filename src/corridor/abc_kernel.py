@@ -6,6 +6,7 @@ pyabc (seconds); both are used only when a calibration runs.
 
 from __future__ import annotations
 
+import numpy as np
 import pyabc
 
 from corridor.calibration import log_likelihood
@@ -32,21 +33,62 @@ class GeometricDescentToOne(pyabc.ExpDecayFixedIterScheme):
         return super().__call__(**kwargs)
 
 
+class IncrementEssScheme(pyabc.epsilon.TemperatureScheme):
+    """The lowest temperature at which reweighting the last population from its temperature keeps an
+    effective sample of ``target_relative_ess`` of it (adaptive tempering, as in SMC samplers).
+
+    The single-run likelihood varies between seeds by several log-units; lowering the
+    temperature faster than that spread allows leaves a few lucky runs carrying all the
+    weight (an effective sample of one)."""
+
+    def __init__(self, target_relative_ess: float = 0.3):
+        self.target_relative_ess = target_relative_ess
+
+    def __call__(self, **kwargs):
+        previous = kwargs["prev_temperature"]
+        if previous is None:
+            return np.inf
+        df = kwargs["get_weighted_distances"]()
+        log_w = np.log(np.asarray(df["w"], float))
+        log_lik = np.asarray(df["distance"], float)
+        beta0 = 1.0 / previous
+
+        def relative_ess(beta: float) -> float:
+            lw = log_w + (beta - beta0) * np.where(np.isfinite(log_lik), log_lik, -np.inf)
+            v = np.exp(lw - np.max(lw))
+            return float(v.sum() ** 2 / (v**2).sum() / v.size)
+
+        if relative_ess(1.0) >= self.target_relative_ess:
+            return 1.0
+        lo, hi = beta0, 1.0
+        for _ in range(50):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if relative_ess(mid) >= self.target_relative_ess else (lo, mid)
+        return 1.0 / lo
+
+    def requires_distances(self) -> bool:
+        return True
+
+
 class PlannedTemperature(pyabc.Temperature):
     """The temperature of each generation: a geometric descent to 1 over the whole calibration, held up
-    where the predicted acceptance rate would fall below ``min_acceptance_rate``.
+    where the predicted acceptance rate would fall below ``min_acceptance_rate`` or reweighting would
+    leave an effective sample under ``min_relative_ess`` of the population.
 
     ``calibrate`` runs one generation per ``ABCSMC.run`` (to resume and report after each);
     pyabc would take each call as the last and jump to T = 1, so the plan is kept over the
     total number of generations. At the last generation the temperature is 1 (exact
-    inference) unless fewer than ``min_acceptance_rate`` of the proposals would be accepted
-    there: then it stays above 1, the posterior is the tempered one (wider than the exact
+    inference) unless either hold applies there: then it stays above 1, the posterior is the tempered one (wider than the exact
     one) and the calibration's meta.json says so; rerunning with more generations resumes
     the descent."""
 
-    def __init__(self, generations: int, min_acceptance_rate: float = 0.05):
+    def __init__(self, generations: int, min_acceptance_rate: float = 0.05, min_relative_ess: float = 0.3):
         super().__init__(
-            schemes=[pyabc.AcceptanceRateScheme(target_rate=min_acceptance_rate), GeometricDescentToOne()],
+            schemes=[
+                pyabc.AcceptanceRateScheme(target_rate=min_acceptance_rate),
+                IncrementEssScheme(min_relative_ess),
+                GeometricDescentToOne(),
+            ],
             aggregate_fun=max,
             enforce_exact_final_temperature=False,
         )

@@ -14,8 +14,8 @@ planned to fall to 1 at the last generation. At T = 1 the weighted particles are
 sample of the posterior of the model *with* its observation noise: no tolerance is
 left over, and the dispersions are fitted rather than assumed (docs/calibration.md
 gives the reasons and the checks, tests/test_sbc.py the calibration test). Where
-fewer than ``min_acceptance_rate`` of the proposals would be accepted, T stays
-above 1 (a tempered, wider posterior) and meta.json says so. The
+acceptance or the effective sample would collapse, T stays above 1 (a tempered,
+wider posterior) and meta.json says so. The
 pyabc database in the output folder keeps every finished generation, so an
 interrupted run resumes where it stopped (``ABCSMC.load``).
 """
@@ -53,8 +53,9 @@ DB_NAME = "calibration.db"
 METHOD = (
     "pyabc ABC-SMC with a stochastic acceptor: the acceptance kernel is the likelihood of the observation model "
     "(negative binomial, log-normal or beta noise per series, dispersions integrated out over their priors); "
-    "temperature planned to fall to 1 (exact) at the last generation, held above 1 where fewer than "
-    "min_acceptance_rate of the proposals would be accepted; multivariate normal transitions with a 5% diagonal ridge"
+    "temperature planned to fall to 1 (exact) at the last generation, held where fewer than min_acceptance_rate "
+    "of the proposals would be accepted or the effective sample would fall under min_relative_ess; "
+    "multivariate normal transitions with a 5% diagonal ridge"
 )
 
 
@@ -66,8 +67,10 @@ class Defaults(BaseModel):
     # runs averaged in each particle's likelihood: the single-run estimate varies by several
     # log-units between seeds; more runs make it steadier (and cost as much more)
     runs_per_particle: int = Field(1, ge=1, le=16)
-    # the temperature is held above 1 where fewer proposals than this would be accepted
+    # the temperature is held where fewer proposals than this would be accepted, or where reweighting
+    # would leave an effective sample under this share of the population
     min_acceptance_rate: float = Field(0.05, gt=0, le=1)
+    min_relative_ess: float = Field(0.3, gt=0, lt=1)
 
 
 class CalibrationConfig(BaseModel):
@@ -253,6 +256,7 @@ def abc_smc(
     workers: int = 1,
     sampler=None,
     min_acceptance_rate: float = 0.05,
+    min_relative_ess: float = 0.3,
 ):
     """A pyabc ABCSMC: ``model`` maps a particle to expected observed values; the acceptance kernel is
     the observation model's likelihood; the temperature reaches 1 at generation ``generations - 1``."""
@@ -268,7 +272,7 @@ def abc_smc(
         population_size=population,
         sampler=sampler or _sampler(workers),
         transitions=RidgedMultivariateNormalTransition(),
-        eps=PlannedTemperature(generations, min_acceptance_rate),
+        eps=PlannedTemperature(generations, min_acceptance_rate, min_relative_ess),
         # the normalising constant is lowered (up to 10x) where acceptance would collapse; particles
         # above it are accepted with an importance weight, so the final population stays exact
         acceptor=pyabc.StochasticAcceptor(pdf_norm_method=pyabc.ScaledPDFNorm()),
@@ -327,7 +331,7 @@ def calibrate(
     np.random.seed(seed)
     abc = abc_smc(
         Model(problem), problem.priors, problem.observation_model, population, generations, workers,
-        min_acceptance_rate=config.defaults.min_acceptance_rate,
+        min_acceptance_rate=config.defaults.min_acceptance_rate, min_relative_ess=config.defaults.min_relative_ess,
     )  # fmt: skip
     meta_path = out / "run.json"
     fingerprint = {
