@@ -71,3 +71,34 @@ def test_the_surge_check_reads_the_peak_and_the_trough():
     tripled = validate(_observables(observed, 3.0), from_year=2021, observed=observed)
     assert not tripled["surge"]["quarterly"]["peak"]["within_factor_2"]
     assert not tripled["enforced_returns_2023"]["ok"]
+
+
+def test_ensemble_observables_carry_noise_drawn_reproducibly_from_the_seed():
+    from corridor.ensemble import run_ensemble
+
+    def draw():
+        return run_ensemble("albania-uk", runs=2, agents=500, seed=4, scheduler="sync", progress=False)
+
+    first, again = draw(), draw()
+    pd.testing.assert_frame_equal(first.observables, again.observables)
+    obs = first.observables
+    assert {"expected", "value"} <= set(obs.columns)
+    assert (obs["value"] != obs["expected"]).mean() > 0.9  # the noise is drawn, not the expectation copied
+    assert "observation/structural" in first.meta["observables_uncertainty"]["value"]
+    assert first.meta["series_not_in_runs"] == ["nrm_referrals_albanian_small_boat_arrivals"]
+
+
+def test_cli_validate_in_sample_writes_both_blocks(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "v.json"
+    cmd = [sys.executable, "-m", "corridor", "validate", "albania-uk", "--in-sample", "--runs", "2", "--agents", "500",
+           "--scheduler", "sync", "--json", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "in sample, fitted points up to 2023" in proc.stdout and "2022Q3" in proc.stdout
+    result = json.loads(out.read_text())
+    assert result["fit_until"] == 2023 and result["from_year"] == 2024
+    assert set(result["in_sample"]["series"]) <= set(load_observed())
