@@ -226,7 +226,7 @@ def _table(title: str, block: dict, console) -> None:
 
     table = Table(title=title)
     for col in ("series", "fitted", "n", "cover 50%", "cover 90%", "CRPS", "CRPS/scale", "MASE"):
-        table.add_column(col, justify="left" if col == "series" else "right")
+        table.add_column(col, justify="left" if col == "series" else "right", no_wrap=col == "series")
     for name, s in block["series"].items():
         table.add_row(
             name, "yes" if s["fitted"] else "no", str(s["n"]), f"{s['coverage50']:.2f}", f"{s['coverage90']:.2f}",
