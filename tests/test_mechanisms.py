@@ -175,8 +175,8 @@ def test_thinning_is_exact_because_the_bounds_hold(monkeypatch, overrides):
     everyone = Simulation(sc, agents=20_000, seed=5)
     for t in range(sc.n_months):
         everyone.step(t)
-        bound = sum(m.max_decision_term(everyone, t) for m in everyone.modules)
-        assert everyone.p_leave.max(initial=0.0) <= logistic(bound + 1e-9), everyone.scenario.month_label(t)
+        bound = sum(m.max_decision_term(ctx, t) for m, ctx in zip(everyone.modules, everyone.contexts, strict=True))
+        assert everyone.shared.p_leave.max(initial=0.0) <= logistic(bound + 1e-9), everyone.scenario.month_label(t)
     assert everyone.results().series.equals(thinned.series)
 
 
