@@ -120,8 +120,7 @@ class MechanismStreams:
     def key(self, purpose: str) -> np.uint64:
         k = self._keys.get(purpose)
         if k is None:
-            full = "m6.route" if (self._prefix, purpose) == ("m5", "route") else f"{self._prefix}.{purpose}"  # TEMPORARY
-            k = self._keys[purpose] = self._streams.key(full)
+            k = self._keys[purpose] = self._streams.key(f"{self._prefix}.{purpose}")
         return k
 
     def uniform(self, purpose: str, month: int, persons: np.ndarray) -> np.ndarray:

@@ -47,19 +47,6 @@ ENGINE_OUTPUTS = (
     Output("population_total", STOCK, "persons", "everyone the model has held, the dead included (conservation)"),
     *(Output(column, STOCK, "persons", meaning) for column, meaning in STOCK_OUTPUTS.values()),
 )
-# TEMPORARY (removed in the next commit): the random streams' names before the refactor
-LEGACY_STREAM_PREFIX = {
-    "origin_economy": "m1",
-    "social_media": "m4",
-    "family": "m5",
-    "smuggling": "m6",
-    "exploitation": "m7",
-    "destination": "m8",
-    "remittances": "m9",
-    "reunification": "m10",
-}
-
-
 def wiring():
     """The checked data flow of the bundled mechanisms."""
     return check_wiring(MECHANISMS, POPULATION_FIELDS, PARAMETER_MODELS, ENGINE_OUTPUTS)
@@ -131,7 +118,7 @@ class Simulation:
             params=parameter_groups(self.params, m.reads_parameters),
             pop=pop,
             shared=shared,
-            streams=MechanismStreams(self.streams, LEGACY_STREAM_PREFIX.get(m.name, m.name)),
+            streams=MechanismStreams(self.streams, m.name),
             out=Recorder({k: v for k, v in self.series.items() if k in own}, self.clock, m.name),
             scale=self.scale,
             threads=self.threads,

@@ -123,6 +123,7 @@ def _check_outputs(decls: list[Declarations], extra_outputs) -> None:
 
 
 def _cell(items) -> str:
+    items = list(items)
     return ", ".join(items) if items else "-"
 
 
