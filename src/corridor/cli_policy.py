@@ -152,9 +152,65 @@ def compare_cmd(
         write_json({"meta": effects.meta, "effects": records(effects.table)}, json_file)
 
 
+# ---------------------------------------------------------------- sweep
+
+
+def sweep_view(sweep, output: str):
+    import pandas as pd
+
+    from corridor.sweep import curve
+
+    keys = list(sweep.meta["levers"])
+    c = curve(sweep, output)
+    rows = []
+    for _, r in c.iterrows():
+        rows.append([*(f"{r[k]:g}" for k in keys), significant(r["level_q50"]), _interval(r["level_q05"], r["level_q95"]),
+                     significant(r["effect_q50"]), _interval(r["effect_q05"], r["effect_q95"]), f"{r['p_effect_negative']:.2f}"])  # fmt: skip
+    cols = [*keys, "median", "90% interval", "effect median", "effect 90% interval", "P(effect < 0)"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def sweep_cmd(
+    scenario: ScenarioArg,
+    param: Annotated[list[str], typer.Option("--param", help="Lever as module.name=LOW:HIGH:N (once or twice).")],
+    runs: Annotated[int, typer.Option("--runs", min=2, max=100_000, help="Posterior draws (each runs every grid point).")] = 20,
+    out: Annotated[Path, typer.Option("--out", help="Folder for sweep.parquet, tables, response.png/.svg.")] = Path("runs/sweep"),
+    output: Annotated[list[str] | None, typer.Option("--output", help="Output to trace (repeatable).")] = None,
+    posterior: PosteriorOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    agents: AgentsOpt = 20_000,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = 2,
+    seed: SeedOpt = 0,
+    json_file: JsonOpt = None,
+    markdown: MarkdownOpt = False,
+) -> None:
+    """How an answer responds to one or two numeric levers, paired over posterior draws."""
+    from corridor.sweep import run_sweep
+
+    _check_out(out)
+    sweep = run_sweep(scenario, param, runs, posterior, agents, seed, since, until, output, scheduler, workers)
+    sweep.write(out)
+    console = stdout_console()
+    m = sweep.meta
+    for name in m["outputs"]:
+        title = (f"{m['scenario']}: {name}, {m['periods'][0]}, {m['runs']} posterior draws; effect against the scenario "
+                 "as given, same draw and seed")  # fmt: skip
+        print_table(sweep_view(sweep, name), title, markdown, console)
+    if m["events_that_reset_a_lever"]:
+        (print if markdown else console.print)(f"note: events {', '.join(m['events_that_reset_a_lever'])} set a swept lever later in the horizon")
+    (print if markdown else console.print)(f"results in {out} (sweep.parquet, sweep.csv/.xlsx, response.png/.svg, data_dictionary.csv)")
+    if json_file is not None:
+        from corridor.exports import records
+
+        write_json({"meta": m, "sweep": records(sweep.table)}, json_file)
+
+
 # ---------------------------------------------------------------- registration
 
 
 def register(app: typer.Typer) -> None:
     """Add the policy commands to the main CLI."""
     app.command("compare")(compare_cmd)
+    app.command("sweep")(sweep_cmd)

@@ -233,7 +233,7 @@ def print_table(df: pd.DataFrame, title: str, markdown: bool = False, console=No
     if markdown:
         if title:
             print(f"**{title}**\n")
-        print(markdown_table(df))
+        print(markdown_table(df) + "\n")
         return
     from rich.table import Table
 
