@@ -207,10 +207,115 @@ def sweep_cmd(
         write_json({"meta": m, "sweep": records(sweep.table)}, json_file)
 
 
+# ---------------------------------------------------------------- report, cases, export
+
+
+def report_cmd(
+    path: Annotated[Path | None, typer.Argument(help="A run, ensemble, compare or sweep folder, or a validation JSON.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Self-contained HTML file to write (default: PATH/report.html).")] = None,
+    validation: Annotated[Path | None, typer.Option("--validation", help="A validation JSON whose coverage the caveats quote.")] = None,
+    ensemble: Annotated[Path | None, typer.Option("--ensemble", help="PNG mode: ensemble folder (from `corridor ensemble`).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="PNG mode: file to write.")] = Path("docs/calibration.png"),
+    scenario: Annotated[str, typer.Option("--scenario", help="PNG mode: scenario, when no ensemble is given.")] = "albania-uk",
+    posterior: PosteriorOpt = None,
+    runs: Annotated[int, typer.Option("--runs", min=2, help="PNG mode: runs, when no ensemble is given.")] = 40,
+    agents: Annotated[int, typer.Option("--agents", min=100, help="PNG mode: agents per run.")] = 20_000,
+) -> None:
+    """A self-contained HTML report of PATH (interactive charts, scenario, parameters, caveats, command);
+    without PATH, the PNG of observed points over posterior-predictive bands (--ensemble ... --out x.png)."""
+    if path is None:
+        from corridor.cli_analysis import report_cmd as png_report
+
+        return png_report(ensemble, out, scenario, posterior, runs, agents)
+    from corridor.report_html import write_report
+
+    if validation is not None and not validation.is_file():
+        raise CorridorInputError(f"--validation {validation}: file not found; give a JSON from `corridor validate --json`")
+    if html is None:
+        html = path / "report.html" if path.is_dir() else path.with_suffix(".html")
+    written = write_report(path, html, validation)
+    stdout_console().print(f"wrote {written} (self-contained; opens offline)")
+
+
+def cases_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="Folder of `corridor run ... --life-events`.")],
+    n: Annotated[int, typer.Option("--n", min=1, max=10_000, help="Number of cases to show.")] = 20,
+    where: Annotated[str | None, typer.Option("--where", help="Conditions, comma-separated: arrested, removed, minor, missing, exploited, died, redeparted, lorry, small_boat, family.")] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the sample.")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for cases.csv/.xlsx and court_comparison.csv/.xlsx.")] = None,
+    json_file: JsonOpt = None,
+    markdown: MarkdownOpt = False,
+) -> None:
+    """Synthetic case histories: sampled persons' life courses as dated timelines, against the seed court cases."""
+    from corridor.cases import case_summaries, court_comparison, load_case_data, render_cases, sample_cases, timeline
+
+    data = load_case_data(run_dir)
+    summary = case_summaries(data)
+    cases = sample_cases(summary, n, where, seed)
+    comparison = court_comparison(summary)
+    shown = comparison.copy()
+    for c in ("median", "q05", "q95"):
+        shown[c] = shown[c].map(lambda x: significant(x, 2))
+    notes = "; ".join(data.notes)
+    heading = f"{len(cases)} of {len(summary):,} cases{' where ' + where if where else ''} (sample seed {seed}); {notes}"
+    if markdown:
+        for i, c in cases.iterrows():
+            print(f"**Case {i + 1}** (person {c['person']}{', from ' + str(c['region']) if c.get('region') else ''})\n")
+            print("\n".join(f"- {m}: {t}" for m, t in timeline(data, int(c["person"]))) + "\n")
+        print(f"_{heading}_\n")
+    else:
+        render_cases(cases, data, stdout_console(), heading)
+    print_table(shown, "model cases against the seed court cases (court_cases_seed.csv, seed 000_486404c3d6eb819b.txt)",
+                markdown, left=("quantity", "court cases", "model cases", "share of model cases at or below each court value"))  # fmt: skip
+    if out is not None:
+        from corridor.exports import dictionary_rows, write_dictionary, write_table
+
+        _check_out(out)
+        write_table(cases, out / "cases")
+        write_table(comparison, out / "court_comparison")
+        write_dictionary(out, dictionary_rows("cases", CASE_COLUMNS))
+    if json_file is not None:
+        from corridor.exports import records
+
+        write_json({"notes": data.notes, "cases": [{**r, "timeline": timeline(data, int(r["person"]))} for r in records(cases)],
+                    "court_comparison": records(comparison)}, json_file)  # fmt: skip
+
+
+CASE_COLUMNS = {
+    "person": ("index", "the person's index in the run", "-"),
+    "departures": ("crossings", "crossings to the UK attempted", "-"),
+    "first_departure": ("YYYY-MM", "month of the first departure", "-"),
+    "age_at_departure": ("years", "age at the first departure", "-"),
+    "route": ("route", "route of the first crossing", "-"),
+    "price_gbp": ("GBP", "price of that route in the departure month", "-"),
+    "debt_gbp": ("GBP", "debt after paying the crossing (blank: not recorded by the engine)", "-"),
+    "arrival": ("YYYY-MM", "month of the first arrival in the UK", "-"),
+    "age_at_arrival": ("years", "age at the first arrival", "-"),
+    "prison": ("YYYY-MM", "month of the first conviction (arrest and prison)", "-"),
+    "months_to_prison": ("months", "from the last arrival to that conviction", "-"),
+    "age_at_prison": ("years", "age at that conviction", "-"),
+    "sentence_months": ("months", "sentence (months served; a lower bound when sentence_complete is false)", "-"),
+    "removed": ("YYYY-MM", "month of the first return from the UK to Albania", "-"),
+    "region": ("region", "origin region", "-"),
+}
+
+
+def export_cmd(folder: Annotated[Path, typer.Argument(help="A folder written by corridor (run, ensemble, compare, sweep).")]) -> None:
+    """Every table of a folder as CSV and XLSX, and the data dictionary of a run."""
+    from corridor.exports import export_folder
+
+    written = export_folder(folder)
+    stdout_console().print(f"wrote {len(written)} files in {folder}")
+
+
 # ---------------------------------------------------------------- registration
 
 
 def register(app: typer.Typer) -> None:
     """Add the policy commands to the main CLI."""
+    app.registered_commands = [c for c in app.registered_commands if c.name != "report"]
     app.command("compare")(compare_cmd)
     app.command("sweep")(sweep_cmd)
+    app.command("report")(report_cmd)
+    app.command("cases")(cases_cmd)
+    app.command("export")(export_cmd)

@@ -77,7 +77,7 @@ def period_date(period: str) -> pd.Timestamp:
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "month", **extra) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=14)), **LAYOUT, **extra)
+    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=14)), **{**LAYOUT, **extra})
     fig.update_yaxes(title_text=y_title, separatethousands=True)
     fig.update_xaxes(title_text=x_title)
     return fig
@@ -143,7 +143,8 @@ def predictive_vs_observed_figure(table: pd.DataFrame, series: str, runs: int | 
     ))  # fmt: skip
     obs = pd.DataFrame({"period": t["period"], "value": t["observed"], "source": source})
     add_observed(fig, obs, series + ".csv")
-    title = f"{series.replace('_', ' ')}: observed vs model median and 90% interval ({runs} runs)"
+    band = "model, one run, no interval" if runs == 1 else f"model median and 90% interval ({runs} runs)"
+    title = f"{series.replace('_', ' ')}: observed vs {band}"
     return _layout(fig, title, "persons or GBP, as the series counts", x_title="period")
 
 

@@ -187,6 +187,7 @@ def run_sweep(
         "output_metadata": {o: metadata[o] for o in chosen if o in metadata},
         "posterior": str(posterior or "all-years"),
         "posterior_until": post_meta.get("until"),
+        "resolved_scenario": base.model_dump(mode="json"),
         "reference": f"{base.name} as given (the levers at their scenario values), same draw and seed",
         "events_that_reset_a_lever": overridden,
         "wall_seconds": round(time.perf_counter() - start, 1),
