@@ -39,6 +39,20 @@ def _check_out(out: Path) -> Path:
     return out
 
 
+def emit(frame, title: str, markdown: bool, json_file, rich=None) -> None:
+    """A reporting verb's table: Markdown, or Rich (``rich`` draws a custom one); ``--json`` gets the raw rows."""
+    from corridor.exports import records
+
+    if str(json_file) == "-":  # JSON alone on stdout
+        pass
+    elif markdown or rich is None:
+        print_table(frame.map(lambda x: significant(x) if isinstance(x, float) else ("-" if x is None else x)), title, markdown)
+    else:
+        rich()
+    if json_file is not None:
+        write_json({"title": title, "rows": records(frame)}, json_file)
+
+
 def _interval(lo: float, hi: float) -> str:
     return f"{significant(lo)} to {significant(hi)}"
 
@@ -138,11 +152,13 @@ def compare_cmd(
         _check_out(out)
     agents = agents or (20_000 if runs else 100_000)
     effects = paired_effects(baseline, variants, runs, posterior, agents, seed, since, until, scheduler, workers)
-    console = stdout_console()
+    console = stdout_console(quiet=str(json_file) == "-")
+    markdown = markdown and str(json_file) != "-"
     for arm in effects.meta["variants"]:
-        print_table(effects_view(effects, arm), effects_title(effects, arm), markdown, console, left=("output",))
+        if str(json_file) != "-":
+            print_table(effects_view(effects, arm), effects_title(effects, arm), markdown, console, left=("output",))
         if effects.meta["mode"] != "single":
-            (print if markdown else console.print)(("\n" if markdown else "") + pairing_summary(effects, arm) + "\n")
+            (print if markdown else console.print)(pairing_summary(effects, arm) + "\n")
     if out is not None:
         effects.write(out)
         (print if markdown else console.print)(f"results in {out} (effects.parquet, effects.csv/.xlsx, data_dictionary.csv)")
@@ -150,6 +166,17 @@ def compare_cmd(
         from corridor.exports import records
 
         write_json({"meta": effects.meta, "effects": records(effects.table)}, json_file)
+
+
+def validation_frame(result: dict):
+    """The validation table (per series and overall) as display rows."""
+    import pandas as pd
+
+    rows = [[n, s["n"], f"{s['coverage50']:.2f}", f"{s['coverage90']:.2f}", f"{s['mase']:.2f}"] for n, s in result["series"].items()]
+    o = result["overall"]
+    if o["n"]:
+        rows.append(["overall", o["n"], f"{o['coverage50']:.2f}", f"{o['coverage90']:.2f}", f"{o['mase_mean_over_series']:.2f}"])
+    return pd.DataFrame(rows, columns=["series", "n", "cover 50%", "cover 90%", "MASE"])
 
 
 # ---------------------------------------------------------------- sweep
@@ -192,9 +219,10 @@ def sweep_cmd(
     _check_out(out)
     sweep = run_sweep(scenario, param, runs, posterior, agents, seed, since, until, output, scheduler, workers)
     sweep.write(out)
-    console = stdout_console()
+    console = stdout_console(quiet=str(json_file) == "-")
+    markdown = markdown and str(json_file) != "-"
     m = sweep.meta
-    for name in m["outputs"]:
+    for name in m["outputs"] if str(json_file) != "-" else []:
         title = (f"{m['scenario']}: {name}, {m['periods'][0]}, {m['runs']} posterior draws; effect against the scenario "
                  "as given, same draw and seed")  # fmt: skip
         print_table(sweep_view(sweep, name), title, markdown, console)
@@ -258,15 +286,18 @@ def cases_cmd(
         shown[c] = shown[c].map(lambda x: significant(x, 2))
     notes = "; ".join(data.notes)
     heading = f"{len(cases)} of {len(summary):,} cases{' where ' + where if where else ''} (sample seed {seed}); {notes}"
-    if markdown:
+    if str(json_file) == "-":
+        pass
+    elif markdown:
         for i, c in cases.iterrows():
             print(f"**Case {i + 1}** (person {c['person']}{', from ' + str(c['region']) if c.get('region') else ''})\n")
             print("\n".join(f"- {m}: {t}" for m, t in timeline(data, int(c["person"]))) + "\n")
         print(f"_{heading}_\n")
     else:
         render_cases(cases, data, stdout_console(), heading)
-    print_table(shown, "model cases against the seed court cases (court_cases_seed.csv, seed 000_486404c3d6eb819b.txt)",
-                markdown, left=("quantity", "court cases", "model cases", "share of model cases at or below each court value"))  # fmt: skip
+    if str(json_file) != "-":
+        print_table(shown, "model cases against the seed court cases (court_cases_seed.csv, seed 000_486404c3d6eb819b.txt)",
+                    markdown, left=("quantity", "court cases", "model cases", "share of model cases at or below each court value"))  # fmt: skip
     if out is not None:
         from corridor.exports import dictionary_rows, write_dictionary, write_table
 

@@ -124,11 +124,12 @@ def map_runs(task, args: list[tuple], scheduler: str | None, workers: int, label
     ``scheduler``: None or "local" (a LocalCluster of ``workers`` processes), "threads" or
     "sync" (no cluster), or a scheduler address. Positional arguments listed in ``shared``
     are the same object in every task (a scenario) and are sent to the workers once."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     results: list = [None] * len(args)
     columns = (TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, disable=not progress) as bar:
+    with Progress(*columns, disable=not progress, console=Console(stderr=True)) as bar:  # stdout stays for results
         bar_task = bar.add_task("runs", total=len(args))
         client = _client(scheduler, workers)
         try:

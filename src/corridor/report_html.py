@@ -279,9 +279,9 @@ def _validation_sections(path: Path) -> tuple[str, dict, list]:
                               f"--agents {ens.get('agents')} --seed {ens.get('seed')} --json {path.name}"}  # fmt: skip
     o = result["overall"]
     title = f"Out-of-sample validation from {result['from_year']} ({ens.get('posterior', '?')} posterior, {ens.get('runs', '?')} runs)"
-    rows = [[name, s["n"], f"{s['coverage50']:.2f}", f"{s['coverage90']:.2f}", f"{s['mase']:.2f}"] for name, s in result["series"].items()]
-    rows.append(["overall", o["n"], f"{o['coverage50']:.2f}", f"{o['coverage90']:.2f}", f"{o['mase_mean_over_series']:.2f}"])
-    table = table_html(pd.DataFrame(rows, columns=["series", "n", "cover 50%", "cover 90%", "MASE"]), left=("series",))
+    from corridor.cli_policy import validation_frame
+
+    table = table_html(validation_frame(result), left=("series",))
     frames = _observed_frames()
     charts = []
     for name, s in result["series"].items():
