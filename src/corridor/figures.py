@@ -49,7 +49,10 @@ WORDS = {
     "price_lorry_gbp": "Lorry crossing price",
     "price_small_boat_gbp": "Small-boat crossing price",
 }
-LAYOUT = dict(template="plotly_white", font=dict(size=12), margin=dict(l=70, r=20, t=70, b=50), height=380)
+LAYOUT = dict(
+    template="plotly_white", font=dict(size=12), margin=dict(l=70, r=20, t=70, b=110), height=420,
+    legend=dict(orientation="h", x=0, y=-0.22, yanchor="top"),  # below the chart, so the plot keeps its width
+)
 
 
 def words(output: str) -> str:
@@ -147,7 +150,12 @@ def predictive_vs_observed_figure(table: pd.DataFrame, series: str, runs: int | 
     add_observed(fig, obs, series + ".csv")
     band = "model, one run, no interval" if runs == 1 else f"model median and 90% interval ({runs} runs)"
     title = f"{series.replace('_', ' ')}: observed vs {band}"
-    return _layout(fig, title, "persons or GBP, as the series counts", x_title="period")
+    _layout(fig, title, "persons or GBP, as the series counts", x_title="period")
+    if len(x) and all(len(str(p)) == 4 for p in t["period"]):
+        fig.update_xaxes(tickformat="%Y", dtick="M12", tick0="2000-07-01")  # a year's tick where its point is
+    if len(x) == 1:  # one point: a year either side, not a zoom into microseconds
+        fig.update_xaxes(range=[x[0] - pd.Timedelta(days=365), x[0] + pd.Timedelta(days=365)])
+    return fig
 
 
 # ---------------------------------------------------------------- comparisons
