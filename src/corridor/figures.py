@@ -59,6 +59,12 @@ def words(output: str) -> str:
     return WORDS.get(output, output.replace("_gbp", "").replace("_", " ").capitalize())
 
 
+def in_sentence(output: str) -> str:
+    """The output's words inside a sentence: first letter lower-cased, proper nouns kept ('departures for the UK')."""
+    w = words(output)
+    return w if w.startswith("Albanians") else w[0].lower() + w[1:]
+
+
 def unit_of(output: str, meta: dict | None = None, summed: bool = False) -> str:
     """The output's unit; ``summed``: of its total over a period (a monthly flow summed is no longer per month)."""
     m = (meta or {}).get("output_metadata", {}).get(output)
@@ -214,7 +220,7 @@ def effect_distribution_figure(effects, output: str, period: str | None = None) 
             fig.add_trace(go.Box(x=cross_differences(base, v), name=f"{arm}: unpaired", marker_color=_rgba(colour, 0.45),
                                  boxpoints=False, hovertemplate="%{x:,.0f}<extra>unpaired</extra>"))  # fmt: skip
     fig.add_vline(x=0, line=dict(color="#777777", width=1))
-    title = (f"Effect on {words(output).lower()}, {period}: each dot one posterior draw ({m['runs']}), variant minus "
+    title = (f"Effect on {in_sentence(output)}, {period}: each dot one posterior draw ({m['runs']}), variant minus "
              f"baseline with the same draw and seed; 'unpaired' pairs runs of different draws")  # fmt: skip
     _layout(fig, title, "", x_title=f"effect ({unit_of(output, m, summed=True)} over the period)", showlegend=False,
             height=max(300, 120 + 70 * len(m["variants"])))  # fmt: skip
@@ -230,7 +236,7 @@ def monthly_effect_figure(effects, output: str) -> go.Figure:
         a = q[q["arm"] == arm].sort_values("month")
         add_band(fig, month_dates(a["month"]), a, OKABE_ITO[i % len(OKABE_ITO)], arm)
     fig.add_hline(y=0, line=dict(color="#777777", width=1))
-    title = f"Effect on {words(output).lower()} per month ({m['runs']} paired draws; bands: posterior and stochastic)"
+    title = f"Effect on {in_sentence(output)} per month ({m['runs']} paired draws; bands: posterior and stochastic)"
     return _layout(fig, title, f"variant minus baseline ({unit_of(output, m)} per month)")
 
 
