@@ -124,11 +124,12 @@ def map_runs(task, args: list[tuple], scheduler: str | None, workers: int, label
     ``scheduler``: None or "local" (a LocalCluster of ``workers`` processes), "threads" or
     "sync" (no cluster), or a scheduler address. Positional arguments listed in ``shared``
     are the same object in every task (a scenario) and are sent to the workers once."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     results: list = [None] * len(args)
     columns = (TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, disable=not progress) as bar:
+    with Progress(*columns, disable=not progress, console=Console(stderr=True)) as bar:  # stdout stays for results
         bar_task = bar.add_task("runs", total=len(args))
         client = _client(scheduler, workers)
         try:
@@ -224,3 +225,13 @@ def load_ensemble(folder: str | Path) -> Ensemble:
             raise CorridorInputError(f"ensemble '{folder}': {n} is missing; run `corridor ensemble ... --out {folder}`")
     meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
     return Ensemble(*(pd.read_parquet(folder / n) for n in need), meta=meta)
+
+
+def check_posterior_parameters(post: pd.DataFrame, scenario: Scenario) -> None:
+    """Refuse a posterior whose model parameters are not all parameters of ``scenario``."""
+    for key in post.columns:
+        if key in ("weight", "generation") or key.startswith("observation."):
+            continue
+        module, _, name = key.partition(".")
+        if name not in scenario.parameters.get(module, {}):
+            raise CorridorInputError(f"posterior parameter '{key}' is not a parameter of scenario {scenario.name}")
