@@ -244,19 +244,31 @@ class SmugglingMarket:
             )
         top = max(utility)
         weights = [math.exp(v - top) for v in utility]
-        self.choice = [w / sum(weights) for w in weights] + [0.0] * (2 - len(weights))
-        self.expected_price = sum(c * x for c, x in zip(self.choice, self.price, strict=True))
-        self.expected_p_death = sum(c * x for c, x in zip(self.choice, self.p_death, strict=True))
+        preferred = [w / sum(weights) for w in weights] + [0.0] * (2 - len(weights))
+        # boats cross in calm seas: the preferred route may not be usable this month
+        season = self.boat_season(model.scenario.month_of_year(t)) if boat_open else 1.0
+        usable = [preferred[LORRY], preferred[SMALL_BOAT] * season]
+        self.usable = sum(usable)
+        self.choice = [u / self.usable for u in usable]
+        model.level("small_boat_season", season)
+        self.expected_price = sum(c * x for c, x in zip(preferred, self.price, strict=True))
+        self.expected_p_death = sum(c * x for c, x in zip(preferred, self.p_death, strict=True))
         for r, name in enumerate(("lorry", "small_boat")):
             model.level(f"price_{name}_gbp", self.price[r])
             model.level(f"p_intercept_{name}", self.p_intercept[r])
         model.level("small_boat_awareness", self.awareness[SMALL_BOAT] if boat_open else 0.0)
+
+    def boat_season(self, month_of_year: int) -> float:
+        p = self.model.p.smuggling
+        wave = 0.5 * (1.0 + math.cos(2.0 * math.pi * (month_of_year - p.boat_season_peak_month) / 12.0))
+        return p.boat_season_floor + (1.0 - p.boat_season_floor) * wave**p.boat_season_sharpness
 
     def decision_term(self, family_means: float) -> float:
         p = self.model.p.smuggling
         return (
             -p.b_price * math.log(self.expected_price / (family_means + p.means_floor_gbp))
             - p.b_death_risk * self.expected_p_death
+            + math.log(self.usable)
         )
 
     def choose_route(self, u: float) -> int:
@@ -306,9 +318,10 @@ class HomeOffice:
         self.grants = self.decisions = 0
         self.irregular_population = 0
 
-    def agreement_multiplier(self) -> float:
+    def agreement(self, what: str) -> float:
+        """The returns agreement's multiplier on removals, voluntary returns or referrals."""
         pol = self.model.p.policy
-        return 1.0 + (pol.returns_agreement_removal_multiplier - 1.0) * pol.returns_agreement
+        return 1.0 + (getattr(pol, f"returns_agreement_{what}_multiplier") - 1.0) * pol.returns_agreement
 
     def record_decision(self, granted: bool) -> None:
         self.decisions += 1
@@ -325,7 +338,10 @@ class HomeOffice:
         model, d = self.model, self.model.p.destination
         w = 1.0 / d.perception_memory_months
         monthly = model.flow("removals") / max(self.irregular_population, 1)
-        self.perceived_return += w * ((1.0 - (1.0 - min(monthly, 1.0)) ** 12) - self.perceived_return)
+        within_a_year = 1.0 - (1.0 - min(monthly, 1.0)) ** 12
+        pol = model.p.policy
+        fast_track = pol.returns_agreement * pol.returns_agreement_fast_track_share
+        self.perceived_return += w * (1.0 - (1.0 - fast_track) * (1.0 - within_a_year) - self.perceived_return)
         if self.decisions:
             self.perceived_stay += w * (self.grants / self.decisions - self.perceived_stay)
         model.level("perceived_p_stay", self.perceived_stay)

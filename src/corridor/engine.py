@@ -188,6 +188,7 @@ class Simulation:
         for call, ctx in calls["decision_terms"]:
             call(ctx, t, persons, logit)
         p_leave = logistic(logit)
+        self.shared.candidates = persons
         self.shared.leavers = persons[u < p_leave]
         self.shared.p_leave = p_leave  # of the candidates; the family checks it against the cap
         self.shared.leave_cap = leave_cap

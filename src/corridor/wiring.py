@@ -23,6 +23,7 @@ from corridor.mechanisms.base import Declarations, Output, Phase, Provides
 ENGINE = "engine"
 # what the engine itself provides: the outcome of the decision to leave
 ENGINE_PROVIDES = (
+    Provides("candidates", Phase.DRAW, "persons whose draw fell under the thinning cap (the only ones who can leave)"),
     Provides("leavers", Phase.DRAW, "persons who decided to leave this month (before financing)"),
     Provides("p_leave", Phase.DRAW, "chance of leaving of each candidate of the thinning"),
     Provides("leave_cap", Phase.DRAW, "the bound on anyone's chance of leaving this month (exact thinning)"),

@@ -59,7 +59,8 @@ INITIAL_SENTENCE_SPAN = 2.0
 
 
 class DestinationParams(MechanismParams):
-    p_asylum_claim_adult: Probability = bounded(0, 1)
+    p_asylum_claim_adult: Probability = bounded(0, 1, "chance an adult claims asylum on arrival")
+    p_late_claim_per_month: ProbabilityPerMonth = bounded(0, 0.2, "undocumented persons who never claimed claim in the UK")
     asylum_processing_months: WholeMonths = bounded(1, 60, "months from claim to initial decision")
     p_grant_adult: Probability = bounded(0, 1, "initial grant rate, adults")
     p_grant_minor: Probability = bounded(0, 1)
@@ -99,6 +100,7 @@ class Destination(Mechanism):
     outputs = (
         Output("asylum_claims", FLOW, "persons", "asylum claims (adults who claim, and every unaccompanied minor)"),
         Output("asylum_claims_minors", FLOW, "persons", "asylum claims of unaccompanied minors"),
+        Output("asylum_claims_in_country", FLOW, "persons", "claims made later by persons already in the UK (included in asylum_claims)"),
         Output("asylum_grants", FLOW, "persons", "initial decisions that grant protection"),
         Output("asylum_refusals", FLOW, "persons", "initial refusals, fast-track refusals included"),
         Output("trafficking_referrals", FLOW, "persons", "referrals as potential victims of trafficking (NRM)"),
@@ -184,6 +186,7 @@ class Destination(Mechanism):
         self.removed = 0
         self._arrivals(ctx, t, arrived)
         uk = np.concatenate((uk_before, arrived))
+        self._in_country_claims(ctx, t, uk_before)
         self._decisions(ctx, t, uk)
         self._care(ctx, t, uk)
         self._policing(ctx, t, uk)
@@ -219,6 +222,18 @@ class Destination(Mechanism):
         self._remove(ctx, fast, "removals")
         out.add("removals_fast_track", fast.size)
         self.fast_tracked = fast.size
+
+    def _in_country_claims(self, ctx, t, uk):
+        """Undocumented persons who never claimed may claim later (when found, or advised to):
+        most Albanian claims of 2019-2021 came from people who had not arrived by boat that year."""
+        p, pop, out = ctx.p, ctx.pop, ctx.out
+        never = uk[(pop.state[uk] == State.UNDOCUMENTED) & (pop.asylum_status[uk] == ASYLUM_NONE)]
+        claim = never[self._draw(ctx, "late_claim", t, never, p.p_late_claim_per_month)]
+        pop.state[claim] = State.ASYLUM_PENDING
+        pop.asylum_status[claim] = ASYLUM_PENDING
+        pop.decision_month[claim] = t + p.asylum_processing_months
+        out.add("asylum_claims", claim.size)
+        out.add("asylum_claims_in_country", claim.size)
 
     def _decisions(self, ctx, t, uk):
         p, pop, out = ctx.p, ctx.pop, ctx.out
@@ -279,7 +294,9 @@ class Destination(Mechanism):
         out.add("convictions", convicted.size)
         out.add("prison_receptions", convicted.size)
         undocumented = self._in(ctx, uk, State.UNDOCUMENTED)
-        self._refer(ctx, t, undocumented, p.p_refer_undocumented_per_month, "refer_labour")
+        # facing removal, more undocumented persons are identified (or come forward) as exploited
+        p_refer = p.p_refer_undocumented_per_month * self._agreement(ctx.params.policy, "referral")
+        self._refer(ctx, t, undocumented, p_refer, "refer_labour")
 
     def _releases(self, ctx, t, uk):
         p, pop = ctx.p, ctx.pop
@@ -291,27 +308,42 @@ class Destination(Mechanism):
         self._remove(ctx, removal, "removals")
         ctx.out.add("removals_offenders", removal.size)
 
-    def _agreement_multiplier(self, policy):
-        return 1.0 + (policy.returns_agreement_removal_multiplier - 1.0) * policy.returns_agreement
+    @staticmethod
+    def _agreement(policy, what: str) -> float:
+        """The returns agreement's multiplier on removals, voluntary returns or referrals (1 without it)."""
+        multiplier = getattr(policy, f"returns_agreement_{what}_multiplier")
+        return 1.0 + (multiplier - 1.0) * policy.returns_agreement
 
     def _removals(self, ctx, t, uk):
         p, pop = ctx.p, ctx.pop
         undocumented = self._in(ctx, uk, State.UNDOCUMENTED)
         refused = pop.asylum_status[undocumented] == ASYLUM_REFUSED
         rate = np.where(refused, p.removal_rate_refused_per_month, p.removal_rate_undocumented_per_month)
-        multiplier = self._agreement_multiplier(ctx.params.policy)
-        go = self._draw(ctx, "removal", t, undocumented, np.minimum(1.0, rate * multiplier))
+        policy = ctx.params.policy
+        go = self._draw(ctx, "removal", t, undocumented, np.minimum(1.0, rate * self._agreement(policy, "removal")))
         go &= ~pop.referred[undocumented]
         self._remove(ctx, undocumented[go], "removals")
-        staying = np.concatenate((self._in(ctx, uk, State.UNDOCUMENTED), self._in(ctx, uk, State.LEGAL_RESIDENT)))
-        back = staying[self._draw(ctx, "voluntary_return", t, staying, p.voluntary_return_rate_per_month)]
+        # undocumented persons go home more often under the agreement (assisted returns, no prospect of staying)
+        undocumented, legal = self._in(ctx, uk, State.UNDOCUMENTED), self._in(ctx, uk, State.LEGAL_RESIDENT)
+        voluntary = p.voluntary_return_rate_per_month
+        rate = np.concatenate((np.full(undocumented.size, voluntary * self._agreement(policy, "voluntary")),
+                               np.full(legal.size, voluntary)))  # fmt: skip
+        staying = np.concatenate((undocumented, legal))
+        back = staying[self._draw(ctx, "voluntary_return", t, staying, np.minimum(1.0, rate))]
         self._remove(ctx, back, "voluntary_returns")
 
     def _perceptions(self, ctx, n_irregular):
-        p, out = ctx.p, ctx.out
+        """What would-be migrants perceive: the chance of being returned within a year of
+        arriving, and of being allowed to stay. Returns come on a fast track for new claimants
+        (announced with the agreement, so known before many are returned) or at the hazard
+        the irregular stock faces; perceptions follow both with a memory of a few months."""
+        p, policy, out = ctx.p, ctx.params.policy, ctx.out
         w = 1.0 / p.perception_memory_months
         monthly = self.removed / max(n_irregular, 1)
-        self.perceived_return += w * ((1.0 - (1.0 - min(monthly, 1.0)) ** 12) - self.perceived_return)
+        within_a_year = 1.0 - (1.0 - min(monthly, 1.0)) ** 12
+        fast_track = policy.returns_agreement * policy.returns_agreement_fast_track_share
+        target = 1.0 - (1.0 - fast_track) * (1.0 - within_a_year)
+        self.perceived_return += w * (target - self.perceived_return)
         grants, decided = self.decided
         if decided:
             self.perceived_stay += w * (grants / decided - self.perceived_stay)

@@ -129,9 +129,12 @@ class Family(Mechanism):
         Provides("household_borrowing_limit_gbp", Phase.BEGIN, "what each household may borrow for a crossing, GBP"),
         Provides("departures_by_route", Phase.STEP, "persons who set out this month, by route, agents"),
         Provides("crossing_payments_gbp", Phase.STEP, "prices paid for this month's crossings, GBP per agent"),
+        Provides("expected_departures_by_route", Phase.STEP, "departures by route expected given the month's state, agents"),
     )
     reads = (
         Reads("household_income_gbp", Phase.BEGIN),
+        Reads("candidates", Phase.STEP),
+        Reads("candidate_fronting_chance", Phase.STEP),
         Reads("leavers", Phase.STEP),
         Reads("p_leave", Phase.STEP),
         Reads("leave_cap", Phase.STEP),
@@ -146,6 +149,7 @@ class Family(Mechanism):
         Output("minors_sent_by_family", FLOW, "persons", "departures of minors whose family dealt with the traffickers"),
         *(Output(f"departures_region_{r}", FLOW, "persons", f"departures from region {r}") for r in REGIONS),
         Output("departures_blocked_by_cost", FLOW, "persons", "decisions to leave that the household could not pay for"),
+        Output("expected_departures", FLOW, "persons", "departures expected given the month's state (smooth where counts are small)"),
         Output("gang_recruited_departures", FLOW, "persons", "departures whose crossing a gang fronted as debt (M4, M7)"),
         Output("min_sending_age", LEVEL, "years", "youngest age at which families send sons"),
         Output("leave_probability_capped", FLOW, "persons", "candidates whose chance exceeded the thinning cap (must be 0)"),
@@ -156,6 +160,7 @@ class Family(Mechanism):
         ctx.shared.household_borrowing_limit_gbp = np.zeros(ctx.pop.n_households)
         ctx.shared.departures_by_route = np.zeros(len(ROUTES), dtype=np.int64)
         ctx.shared.crossing_payments_gbp = 0.0
+        ctx.shared.expected_departures_by_route = np.zeros(len(ROUTES))
 
     def begin_month(self, ctx, t):
         income = ctx.shared.household_income_gbp
@@ -197,6 +202,29 @@ class Family(Mechanism):
         draw = ctx.streams.uniform("route", t, leavers)
         return np.minimum(np.searchsorted(cum, draw, side="right"), len(ROUTES) - 1).astype(np.int8)
 
+    def _expected_departures(self, ctx) -> None:
+        """Departures by route expected given this month's state (conditional Monte Carlo).
+
+        Every eligible person was a candidate with probability ``cap``, so summing the
+        candidates' chances of leaving divided by ``cap`` estimates the expected number of
+        leavers without the noise of who actually drew under their chance; each is spread
+        over the routes by the route choice and kept where the household could pay (or a
+        gang fronts the crossing). Two members of one household who leave in the same month
+        are each checked against the whole of its savings: a small approximation."""
+        shared, pop = ctx.shared, ctx.pop
+        candidates = shared.candidates
+        weight = shared.p_leave / shared.leave_cap
+        h = pop.household[candidates]
+        savings = pop.household_savings_gbp[h]
+        limit = shared.household_borrowing_limit_gbp[h]
+        fronted = shared.candidate_fronting_chance
+        expected = np.zeros(len(ROUTES))
+        for r in range(len(ROUTES)):
+            can_pay = np.maximum(shared.route_price_gbp[r] - savings, 0.0) <= limit
+            expected[r] = shared.route_choice[r] * float(weight @ (fronted + (1.0 - fronted) * can_pay))
+        shared.expected_departures_by_route = expected
+        ctx.out.add("expected_departures", float(expected.sum()))
+
     def step(self, ctx, t):
         p, pop, shared, out = ctx.p, ctx.pop, ctx.shared, ctx.out
         out.set("min_sending_age", self.min_sending_age(p, t))
@@ -204,6 +232,7 @@ class Family(Mechanism):
         out.add("leave_probability_capped", int(np.count_nonzero(shared.p_leave > shared.leave_cap)))
         shared.departures_by_route = np.zeros(len(ROUTES), dtype=np.int64)
         shared.crossing_payments_gbp = 0.0
+        self._expected_departures(ctx)
         leavers = shared.leavers
         if leavers.size == 0:
             return

@@ -46,8 +46,10 @@ class PolicyParams(MechanismParams):
     enforcement_lorry: Index = bounded(0.1, 10, "1 = 2012 level")
     enforcement_small_boat: Index = bounded(0.1, 10, "1 = 2018 level")
     returns_agreement: Switch
-    returns_agreement_removal_multiplier: Multiplier = bounded(1, 50)
-    returns_agreement_fast_track_share: Share = bounded(0, 1)
+    returns_agreement_removal_multiplier: Multiplier = bounded(1, 50, "on removals of refused and undocumented persons")
+    returns_agreement_fast_track_share: Share = bounded(0, 1, "share of new adult claimants removed on a fast track")
+    returns_agreement_voluntary_multiplier: Multiplier = bounded(1, 50, "on voluntary returns of undocumented persons")
+    returns_agreement_referral_multiplier: Multiplier = bounded(1, 50, "on trafficking referrals of undocumented persons facing removal")
     ad_takedown_share: Share = bounded(0, 1)
     safeguarding_missing_multiplier: Multiplier = bounded(0, 2, "on the missing-from-care hazard; 1 = as is")
     policing_multiplier: Multiplier = bounded(0, 10, "on arrests of exploited persons")

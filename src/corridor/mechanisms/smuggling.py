@@ -62,6 +62,9 @@ class SmugglingParams(MechanismParams):
     b_price: LogOdds = bounded(0, 5, "log-odds of leaving per log(expected price / household means)")
     means_floor_gbp: GBP = bounded(1, 100_000, "added to a household's means: the help of kin that no household lacks")
     b_death_risk: LogOdds = bounded(0, 1000, "log-odds per unit expected death probability")
+    boat_season_peak_month: Real = bounded(1, 12, "month of the year when boats cross most easily (calm seas)")
+    boat_season_sharpness: Real = bounded(0, 8, "0: no season; larger: a shorter crossing season")
+    boat_season_floor: Share = bounded(0, 1, "chance of a usable crossing in the worst month, relative to the peak")
 
 
 class Smuggling(Mechanism):
@@ -83,6 +86,7 @@ class Smuggling(Mechanism):
         Reads("household_borrowing_limit_gbp", Phase.DECIDE),
         Reads("leavers", Phase.STEP),
         Reads("crossing_payments_gbp", Phase.STEP),
+        Reads("expected_departures_by_route", Phase.BEGIN, lag=1),
     )
     reads_parameters = ("policy",)
     outputs = (
@@ -97,6 +101,12 @@ class Smuggling(Mechanism):
         Output("smuggler_revenue_gbp", FLOW, "GBP", "prices paid to smugglers for crossings"),
         *(Output(f"price_{r}_gbp", LEVEL, "GBP", f"price of a crossing by {r.replace('_', ' ')}") for r in ROUTES),
         Output("small_boat_awareness", LEVEL, "share", "share of would-be migrants who know of the boat route"),
+        Output("small_boat_season", LEVEL, "share", "chance that a boat can cross this month, relative to the best month"),
+        *(
+            Output(f"expected_arrivals_{r}", FLOW, "persons", f"arrivals by {r.replace('_', ' ')}, expected given the month's state")
+            for r in ROUTES
+        ),
+        Output("expected_deaths_in_transit", FLOW, "persons", "deaths on the way, expected given the month's state"),
         *(Output(f"p_intercept_{r}", LEVEL, "probability", f"chance a crossing by {r.replace('_', ' ')} is stopped") for r in ROUTES),
     )
 
@@ -106,6 +116,8 @@ class Smuggling(Mechanism):
         ctx.shared.route_choice = np.array([1.0, 0.0])
         ctx.shared.arrived = np.empty(0, dtype=np.int64)
         self.awareness = np.array([1.0, 0.0])
+        self.usable = 1.0
+        self.preferred = np.array([1.0, 0.0])
         self.in_transit = np.empty(0, dtype=np.int64)
 
     def _enforcement(self, ctx):
@@ -133,12 +145,25 @@ class Smuggling(Mechanism):
         self.p_death = np.array([p.lorry_p_death, p.small_boat_p_death])
         p0 = np.array([p.lorry_p_intercept, p.small_boat_p_intercept])
         self.p_intercept = 1.0 - (1.0 - p0) ** self._enforcement(ctx)
-        shared.route_choice = self._choice_probabilities(p, price, boat_open)
+        self.expected_in_transit = shared.expected_departures_by_route  # set out last month, cross this month
+        season = self._boat_season(p, ctx.scenario.month_of_year(t)) if boat_open else 1.0
+        # the route a leaver prefers, and whether it can be used this month: boats wait for calm seas,
+        # so in winter fewer leave and a few of those who do take a lorry instead
+        self.preferred = self._choice_probabilities(p, price, boat_open)
+        usable = self.preferred * np.array([1.0, season])
+        self.usable = float(usable.sum())
+        shared.route_choice = usable / self.usable
         out = ctx.out
+        out.set("small_boat_season", season)
         for r, name in enumerate(ROUTES):
             out.set(f"price_{name}_gbp", price[r])
             out.set(f"p_intercept_{name}", self.p_intercept[r])
         out.set("small_boat_awareness", self.awareness[BOAT] if boat_open else 0.0)
+
+    @staticmethod
+    def _boat_season(p, month_of_year: int) -> float:
+        wave = 0.5 * (1.0 + np.cos(2.0 * np.pi * (month_of_year - p.boat_season_peak_month) / 12.0))
+        return p.boat_season_floor + (1.0 - p.boat_season_floor) * wave**p.boat_season_sharpness
 
     def _choice_probabilities(self, p, price, boat_open):
         open_ = np.array([True, boat_open])
@@ -158,19 +183,22 @@ class Smuggling(Mechanism):
         means = ctx.pop.household_savings_gbp[h] + ctx.shared.household_borrowing_limit_gbp[h]  # savings and credit
         logit -= p.b_price * np.log(self.expected_price(ctx) / (means + p.means_floor_gbp))
         logit -= p.b_death_risk * self.expected_death_risk(ctx)
+        logit += np.log(self.usable)  # the chance that the route one would take can be used this month
 
     def max_decision_term(self, ctx, t):
         # the term grows with a household's means: bound them by the largest savings and borrowing limit
         p = ctx.p
         most = float(ctx.pop.household_savings_gbp.max()) + float(ctx.shared.household_borrowing_limit_gbp.max())
-        return -p.b_price * np.log(self.expected_price(ctx) / (most + p.means_floor_gbp)) - p.b_death_risk * self.expected_death_risk(ctx)
+        price_term = -p.b_price * np.log(self.expected_price(ctx) / (most + p.means_floor_gbp))
+        return price_term - p.b_death_risk * self.expected_death_risk(ctx) + np.log(self.usable)
 
     def expected_price(self, ctx) -> float:
-        """The price a would-be migrant expects: route prices weighted by route choice."""
-        return float(ctx.shared.route_choice @ ctx.shared.route_price_gbp)
+        """The price a would-be migrant expects: route prices weighted by the route one would
+        prefer (when to go is the season's business: the usable term)."""
+        return float(self.preferred @ ctx.shared.route_price_gbp)
 
     def expected_death_risk(self, ctx) -> float:
-        return float(ctx.shared.route_choice @ self.p_death)
+        return float(self.preferred @ self.p_death)
 
     def step(self, ctx, t):
         pop, out = ctx.pop, ctx.out
@@ -191,6 +219,12 @@ class Smuggling(Mechanism):
         out.add("deaths_in_transit", int(dead.sum()))
         out.add("interceptions", int(caught.sum()))
         out.add("arrivals", int(arrived.sum()))
+        # the same outcomes, expected from last month's expected departures: smooth where the realised
+        # counts are a few agents (the observation model of small series uses these)
+        expected = self.expected_in_transit
+        for r, name in enumerate(ROUTES):
+            out.add(f"expected_arrivals_{name}", expected[r] * (1.0 - self.p_death[r] - self.p_intercept[r]))
+        out.add("expected_deaths_in_transit", float(expected @ self.p_death))
         age = pop.age_years(t, came)
         for group, lo, hi in AGE_GROUPS:
             out.add(f"arrivals_age_{group}", int(((age >= lo) & (age < hi)).sum()))

@@ -33,6 +33,7 @@ class SocialMedia(Mechanism):
     persons = PersonArrays(reads=("sex_male", "birth_month"))
     provides = (
         Provides("ads_reach", Phase.BEGIN, "reach of crossing ads after take-downs (index)"),
+        Provides("candidate_fronting_chance", Phase.DECIDE, "for each candidate, the chance a gang fronts the crossing"),
         Provides("gang_fronted", Phase.STEP, "for each of this month's leavers, whether a gang fronts the crossing"),
     )
     reads = (
@@ -46,6 +47,7 @@ class SocialMedia(Mechanism):
     def init(self, ctx):
         ctx.shared.ads_reach = 0.0
         ctx.shared.gang_fronted = np.zeros(0, dtype=bool)
+        ctx.shared.candidate_fronting_chance = np.zeros(0)
         self.lure = 0.0
 
     def begin_month(self, ctx, t):
@@ -61,7 +63,12 @@ class SocialMedia(Mechanism):
         return ctx.pop.sex_male[persons] & (age >= p.lure_min_age) & (age <= p.lure_max_age)
 
     def decision_terms(self, ctx, t, persons, logit):
-        logit += ctx.p.b_lure * self.lure * self._targeted(ctx, t, persons)
+        targeted = self._targeted(ctx, t, persons)
+        logit += ctx.p.b_lure * self.lure * targeted
+        ctx.shared.candidate_fronting_chance = self._fronting_chance(ctx.p) * targeted
+
+    def _fronting_chance(self, p) -> float:
+        return min(1.0, p.p_recruited_per_lure * self.lure)
 
     def max_decision_term(self, ctx, t):
         return max(0.0, ctx.p.b_lure * self.lure)  # targeted or not
@@ -69,6 +76,5 @@ class SocialMedia(Mechanism):
     def step(self, ctx, t):
         """Which of this month's leavers a gang recruits, and so finances the crossing of (M5, M7)."""
         leavers = ctx.shared.leavers
-        q = min(1.0, ctx.p.p_recruited_per_lure * self.lure)
         draw = ctx.streams.uniform("recruited", t, leavers)
-        ctx.shared.gang_fronted = self._targeted(ctx, t, leavers) & (draw < q)
+        ctx.shared.gang_fronted = self._targeted(ctx, t, leavers) & (draw < self._fronting_chance(ctx.p))
