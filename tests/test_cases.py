@@ -29,10 +29,13 @@ def summary(data):
     return case_summaries(data)
 
 
-def test_ages_and_regions_come_from_the_population_the_run_started_with(data):
+def test_ages_and_regions_in_the_log_are_those_of_the_population(data):
     sim = Simulation(load_scenario("albania-uk"), agents=4_000, seed=5)
-    assert np.array_equal(data.birth_month, sim.pop.birth_month.astype(np.int32))
-    assert np.array_equal(data.region, sim.pop.region)
+    ev = data.events
+    person = ev["person"].to_numpy()
+    age = (ev["month_index"].to_numpy() - sim.pop.birth_month[person].astype(int)) // 12
+    assert np.array_equal(ev["age_years"].to_numpy(), age)
+    assert (ev["region"].to_numpy() == np.array(["north", "tirana_durres", "centre_south"])[sim.pop.region[person]]).all()
 
 
 def test_the_price_paid_is_the_price_of_the_route_in_the_departure_month(data, summary):
@@ -97,7 +100,7 @@ def test_cli_cases_prints_timelines_and_the_court_comparison(run_dir, tmp_path):
     proc = _cli("cases", run_dir, "--n", 3, "--where", "arrested", "--out", tmp_path, "--json", tmp_path / "c.json")
     assert proc.returncode == 0, proc.stderr
     assert "arrested and convicted" in proc.stdout and "court_cases_seed.csv" in proc.stdout
-    assert "debt: not recorded" in proc.stdout  # the engine does not log debt yet: said, not hidden
+    assert "debt GBP" in proc.stdout  # the engine logs the debt after each change
     data = json.loads((tmp_path / "c.json").read_text())
     assert len(data["cases"]) == 3 and data["cases"][0]["timeline"]
     for name in ("cases.csv", "cases.xlsx", "court_comparison.csv", "data_dictionary.csv"):

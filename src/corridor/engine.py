@@ -36,7 +36,7 @@ from corridor.population import Population, build_population
 from corridor.results import Results
 from corridor.rng import Streams
 from corridor.scenario import Scenario, month_index
-from corridor.states import N_STATES, STOCK_OUTPUTS
+from corridor.states import IS_IN_UK, N_STATES, STOCK_OUTPUTS, State
 from corridor.wiring import ENGINE, check_wiring
 
 PHASE_METHODS = ("init", "begin_month", "max_decision_term", "decision_terms", "step")
@@ -92,7 +92,7 @@ class Simulation:
         self.series = {name: np.zeros(self.n_months) for name, o in self.outputs.items() if not o.total_of}
         self.stocks = np.zeros((self.n_months, N_STATES), dtype=np.int64)
         self.events = self._schedule_events()
-        self.life_events: list[np.ndarray] = []
+        self.life_events: list[dict[str, np.ndarray]] = []
         self.clock = Clock()
         self.shared = make_exchange(self.wiring.owner)
         self.scratch = np.empty(self.pop.capacity, dtype=np.float64)  # one buffer for every person pass
@@ -217,14 +217,29 @@ class Simulation:
         return checked
 
     def _record_life_events(self, t: int, prev_state: np.ndarray) -> None:
-        changed = np.flatnonzero(prev_state != self.pop.state)
-        block = np.empty((changed.size, 5), dtype=np.int32)
-        block[:, 0] = t
-        block[:, 1] = changed
-        block[:, 2] = prev_state[changed]
-        block[:, 3] = self.pop.state[changed]
-        block[:, 4] = self.pop.route[changed]
-        self.life_events.append(block)
+        """Every person whose state differs from the start of the month, with what a case
+        history needs: age, region, debt after the change, the price of a departure, the
+        length of a sentence, and how a return to Albania came about."""
+        pop = self.pop
+        changed = np.flatnonzero(prev_state != pop.state)
+        to_state = pop.state[changed]
+        departed = to_state == State.IN_TRANSIT
+        route = pop.route[changed]
+        jailed = to_state == State.IN_PRISON
+        returned = (to_state == State.AT_ORIGIN) & IS_IN_UK[prev_state[changed]]
+        self.life_events.append({
+            "month_index": np.full(changed.size, t, dtype=np.int16),
+            "person": changed.astype(np.int32),
+            "from_state": prev_state[changed],
+            "to_state": to_state,
+            "route": route,
+            "age_years": pop.age_years(t, changed).astype(np.int16),
+            "region": pop.region[changed],
+            "debt_gbp": pop.debt_gbp[changed],
+            "price_gbp": np.where(departed, self.shared.route_price_gbp[np.maximum(route, 0)], np.nan).astype(np.float32),
+            "sentence_months": np.where(jailed, pop.due_month[changed] - t, -1).astype(np.int16),
+            "return_kind": np.where(returned, pop.return_kind[changed], 0).astype(np.int8),
+        })  # fmt: skip
 
     def results(self) -> Results:
         return Results.from_simulation(self)

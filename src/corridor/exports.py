@@ -188,6 +188,12 @@ LIFE_EVENT_DICTIONARY = {
     "from_state": ("life-course state", "state before the change (net change within the month)", "-"),
     "to_state": ("life-course state", "state after the change", "-"),
     "route": ("0 lorry, 1 small boat, -1 none", "route of the person's last crossing", "-"),
+    "age_years": ("years", "age at the change", "-"),
+    "region": ("region", "origin region (north, tirana_durres, centre_south)", "-"),
+    "debt_gbp": ("GBP", "crossing debt owed after the change", "-"),
+    "price_gbp": ("GBP", "price of the crossing (departures only)", "-"),
+    "sentence_months": ("months", "length of the prison sentence (entries to prison only)", "-"),
+    "removal_kind": ("fast_track, enforced, offender, voluntary", "how a return to Albania came about (returns only)", "-"),
 }
 
 

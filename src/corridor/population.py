@@ -35,6 +35,7 @@ class Population:
     lured: np.ndarray  # bool, recruited by a gang for the crossing (M4)
     referred: np.ndarray  # bool, referred as a potential trafficking victim
     departures: np.ndarray  # int8, crossings attempted so far
+    return_kind: np.ndarray  # int8, how the person last left the UK (RETURN_KINDS; 0 never)
     tie_ptr: np.ndarray  # int64, CSR row pointers
     tie_idx: np.ndarray  # int32, CSR column indices
     household_region: np.ndarray  # int8
@@ -131,6 +132,7 @@ def build_population(n_agents: int, horizon: int, p, seed: int) -> tuple[Populat
         lured=np.zeros(cap, dtype=bool),
         referred=np.zeros(cap, dtype=bool),
         departures=np.zeros(cap, dtype=np.int8),
+        return_kind=np.zeros(cap, dtype=np.int8),
         tie_ptr=tie_ptr,
         tie_idx=tie_idx,
         household_region=household_region,

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corridor import __version__
-from corridor.states import COUNTED_STATES, STOCK_OUTPUTS, State
+from corridor.states import COUNTED_STATES, REGIONS, RETURN_KINDS, STOCK_OUTPUTS, State
 
 if TYPE_CHECKING:
     from corridor.engine import Simulation
@@ -82,11 +82,17 @@ class Results:
 
 
 def _life_events(sim: Simulation, months: list[str]) -> pd.DataFrame:
-    block = np.concatenate(sim.life_events) if sim.life_events else np.empty((0, 5), np.int32)
-    life = pd.DataFrame(block, columns=LIFE_EVENT_COLUMNS)
+    columns = {k: np.concatenate([b[k] for b in sim.life_events]) for k in sim.life_events[0]} if sim.life_events else {}
+    life = pd.DataFrame(columns or {c: np.empty(0, np.int32) for c in LIFE_EVENT_COLUMNS})
     life.insert(1, "month", np.array(months)[life["month_index"].to_numpy()] if len(life) else [])
-    life["from_state"] = [State(s).name.lower() for s in life["from_state"]]
-    life["to_state"] = [State(s).name.lower() for s in life["to_state"]]
+    names = np.array([s.name.lower() for s in State])
+    life["from_state"] = names[life["from_state"].to_numpy(int)] if len(life) else []
+    life["to_state"] = names[life["to_state"].to_numpy(int)] if len(life) else []
+    if "region" in life:
+        life["region"] = np.array(REGIONS)[life["region"].to_numpy(int)] if len(life) else []
+        kinds = np.array([None, *RETURN_KINDS[1:]], dtype=object)
+        life["removal_kind"] = kinds[life.pop("return_kind").to_numpy(int)] if len(life) else []
+        life["sentence_months"] = life["sentence_months"].where(life["sentence_months"] >= 0)
     return life
 
 

@@ -75,4 +75,6 @@ IS_IN_UK = state_flags(*IN_UK)
 ASYLUM_NONE, ASYLUM_PENDING, ASYLUM_GRANTED, ASYLUM_REFUSED = 0, 1, 2, 3
 
 ROUTES = ("lorry", "small_boat")
+# how a person left the UK for Albania (Population.return_kind; 0: never returned)
+RETURN_KINDS = ("none", "fast_track", "enforced", "offender", "voluntary")
 REGIONS = ("north", "tirana_durres", "centre_south")

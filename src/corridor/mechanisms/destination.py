@@ -40,6 +40,7 @@ from corridor.states import (
     ASYLUM_PENDING,
     ASYLUM_REFUSED,
     IS_IN_UK,
+    RETURN_KINDS,
     ROUTES,
     State,
     state_flags,
@@ -92,7 +93,7 @@ class Destination(Mechanism):
     Params = DestinationParams
     persons = PersonArrays(
         reads=("birth_month", "route"),
-        writes=("state", "asylum_status", "due_month", "decision_month", "lured", "referred", "employed"),
+        writes=("state", "asylum_status", "due_month", "decision_month", "lured", "referred", "employed", "return_kind"),
     )
     provides = (Provides("uk_persons", Phase.STEP, "persons in the UK after this month's destination-state transitions"),)
     reads = (Reads("arrived", Phase.STEP), Reads("family_joiners", Phase.STEP, lag=1))
@@ -156,9 +157,10 @@ class Destination(Mechanism):
         ctx.out.add("trafficking_referrals", hit.size)
         ctx.out.add("trafficking_referrals_minors", int((pop.age_years(t, hit) < ADULT_AGE).sum()))
 
-    def _remove(self, ctx, persons, counter):
+    def _remove(self, ctx, persons, counter, kind):
         """Persons leave the UK for Albania: back at origin, free to leave again."""
         pop = ctx.pop
+        pop.return_kind[persons] = RETURN_KINDS.index(kind)
         pop.state[persons] = State.AT_ORIGIN
         pop.asylum_status[persons] = ASYLUM_NONE
         pop.due_month[persons] = -1
@@ -219,7 +221,7 @@ class Destination(Mechanism):
         fast = claimants[self._draw(ctx, "fast_track", t, claimants, fast_share)]
         fast = fast[~pop.referred[fast] & ~pop.lured[fast]]
         out.add("asylum_refusals", fast.size)
-        self._remove(ctx, fast, "removals")
+        self._remove(ctx, fast, "removals", "fast_track")
         out.add("removals_fast_track", fast.size)
         self.fast_tracked = fast.size
 
@@ -305,7 +307,7 @@ class Destination(Mechanism):
         removal = out[self._draw(ctx, "removal_on_release", t, out, p.p_removal_on_release)]
         pop.state[out] = State.UNDOCUMENTED
         pop.due_month[out] = -1
-        self._remove(ctx, removal, "removals")
+        self._remove(ctx, removal, "removals", "offender")
         ctx.out.add("removals_offenders", removal.size)
 
     @staticmethod
@@ -322,7 +324,7 @@ class Destination(Mechanism):
         policy = ctx.params.policy
         go = self._draw(ctx, "removal", t, undocumented, np.minimum(1.0, rate * self._agreement(policy, "removal")))
         go &= ~pop.referred[undocumented]
-        self._remove(ctx, undocumented[go], "removals")
+        self._remove(ctx, undocumented[go], "removals", "enforced")
         # undocumented persons go home more often under the agreement (assisted returns, no prospect of staying)
         undocumented, legal = self._in(ctx, uk, State.UNDOCUMENTED), self._in(ctx, uk, State.LEGAL_RESIDENT)
         voluntary = p.voluntary_return_rate_per_month
@@ -330,7 +332,7 @@ class Destination(Mechanism):
                                np.full(legal.size, voluntary)))  # fmt: skip
         staying = np.concatenate((undocumented, legal))
         back = staying[self._draw(ctx, "voluntary_return", t, staying, np.minimum(1.0, rate))]
-        self._remove(ctx, back, "voluntary_returns")
+        self._remove(ctx, back, "voluntary_returns", "voluntary")
 
     def _perceptions(self, ctx, n_irregular):
         """What would-be migrants perceive: the chance of being returned within a year of
