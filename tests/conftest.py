@@ -31,3 +31,15 @@ def total(results, column, since="2012-01", until="2030-12"):
     s = results.series
     window = s[(s["month"] >= since) & (s["month"] <= until)]
     return float(window[column].sum())
+
+
+def write_short_scenario(path, until=2016, name="short"):
+    """The default scenario cut at December of ``until`` (later events dropped), as a YAML file: cheap runs."""
+    import yaml
+
+    from corridor.calibration import truncate
+
+    short = truncate(scenario("albania-uk"), until).model_dump(mode="json")
+    short.update(name=name, description="the default corridor, cut short for tests")
+    path.write_text(yaml.safe_dump(short))
+    return path

@@ -15,12 +15,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from corridor import cli_policy
 from corridor.errors import CorridorInputError
+from corridor.exports import stdout_console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Simulate an irregular-migration corridor.")
 scenarios_app = typer.Typer(no_args_is_help=True, help="List, show and validate scenarios.")
 app.add_typer(scenarios_app, name="scenarios")
-console = Console()
+console = stdout_console()  # a pipe never cuts a scenario or file name
 err_console = Console(stderr=True)
 
 # outputs shown in the summary table: (column, how it is summarised)
@@ -105,38 +107,6 @@ def run(
     results.write(out)
     console.print(summary_table(results.series, f"{sc.name}: {sc.start}..{sc.end}, {agents:,} agents, seed {seed}"))
     console.print(f"wall time {results.manifest['wall_seconds']:.1f} s; results in [bold]{out}[/bold]")
-
-
-@app.command()
-def compare(
-    baseline: Annotated[str, typer.Argument(help="Baseline scenario name or YAML file.")],
-    variant: Annotated[str, typer.Argument(help="Policy variant scenario name or YAML file.")],
-    seed: SeedOpt = 0,
-    agents: AgentsOpt = 100_000,
-    since: Annotated[str | None, typer.Option(help="Sum from this month (YYYY-MM); default the whole horizon.")] = None,
-) -> None:
-    """Run two scenarios with common random numbers and print the difference the policy makes."""
-    from corridor.scenario import load_scenario, parse_month
-
-    a, b = load_scenario(baseline), load_scenario(variant)
-    if since is not None:
-        try:
-            parse_month(since)
-        except ValueError as exc:
-            raise CorridorInputError(f"--since: {exc}") from None
-    ra = _simulate(a, agents, seed, label=a.name).series
-    rb = _simulate(b, agents, seed, label=b.name).series
-    if since is not None:
-        ra, rb = ra[ra["month"] >= since], rb[rb["month"] >= since]
-    table = Table(title=f"{b.name} vs {a.name} (seed {seed}, {agents:,} agents, common random numbers)")
-    for col in ("output", a.name, b.name, "difference", "change"):
-        table.add_column(col, justify="left" if col == "output" else "right")
-    for name, kind in SUMMARY:
-        x = ra[name].sum() if kind == "sum" else ra[name].iloc[-1]
-        y = rb[name].sum() if kind == "sum" else rb[name].iloc[-1]
-        change = f"{(y - x) / x:+.1%}" if x else "-"
-        table.add_row(name + ("" if kind == "sum" else " (last)"), _fmt(x), _fmt(y), f"{y - x:+,.0f}", change)
-    console.print(table)
 
 
 DEFAULT_TABLE = (
@@ -316,6 +286,7 @@ def _register_analysis() -> None:
 
 
 _register_analysis()
+cli_policy.register(app)  # compare, sweep, report --html, cases, export
 
 
 def main() -> None:

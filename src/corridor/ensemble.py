@@ -232,3 +232,13 @@ def load_ensemble(folder: str | Path) -> Ensemble:
             raise CorridorInputError(f"ensemble '{folder}': {n} is missing; run `corridor ensemble ... --out {folder}`")
     meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
     return Ensemble(*(pd.read_parquet(folder / n) for n in need), meta=meta)
+
+
+def check_posterior_parameters(post: pd.DataFrame, scenario: Scenario) -> None:
+    """Refuse a posterior whose model parameters are not all parameters of ``scenario``."""
+    for key in post.columns:
+        if key in ("weight", "generation") or key.startswith("observation."):
+            continue
+        module, _, name = key.partition(".")
+        if name not in scenario.parameters.get(module, {}):
+            raise CorridorInputError(f"posterior parameter '{key}' is not a parameter of scenario {scenario.name}")
