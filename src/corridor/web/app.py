@@ -148,8 +148,12 @@ def create_app(runs_dir: str | Path = "runs", slots: int = 2, capacity: int = 16
 
     @app.post("/api/scenario/check")
     def check(edit: editor.ScenarioEdit) -> dict:
-        edited = editor.resolve_edit(edit, registry.uploads)
-        return {**editor.editor_view(edited.scenario, edit.base), "yaml": edited.yaml_text}
+        """Whether an edit is a scenario `corridor run` accepts: ok with the resolved view, or the CLI's message."""
+        try:
+            edited = editor.resolve_edit(edit, registry.uploads)
+        except CorridorInputError as exc:
+            return {"ok": False, "error": str(exc), "field": editor.field_of(str(exc))}
+        return {"ok": True, **editor.editor_view(edited.scenario, edit.base), "yaml": edited.yaml_text}
 
     @app.post("/api/scenario/yaml")
     def scenario_yaml(edit: editor.ScenarioEdit) -> Response:
@@ -170,8 +174,8 @@ def create_app(runs_dir: str | Path = "runs", slots: int = 2, capacity: int = 16
 
     @app.post("/api/jobs", status_code=202)
     def submit(request: JobRequest) -> dict:
-        run_id, folder = library.prepare_job(registry, _checked(request), scheduler)
-        job = jobs.submit(run_id, request.kind, folder)
+        run_id, folder, label = library.prepare_job(registry, _checked(request), scheduler)
+        job = jobs.submit(run_id, request.kind, folder, label)
         return {**job.public(), "permalink": f"/runs/{run_id}"}
 
     @app.get("/api/jobs")
@@ -201,9 +205,11 @@ def create_app(runs_dir: str | Path = "runs", slots: int = 2, capacity: int = 16
         return {**record, "files": registry.files(run_id), "permalink": f"/runs/{run_id}"}
 
     @app.get("/api/runs/{run_id}/view")
-    def view(run_id: str, output: str | None = None, since: str | None = None, until: str | None = None) -> dict:
+    def view(
+        run_id: str, output: str | None = None, since: str | None = None, until: str | None = None, period: str | None = None
+    ) -> dict:
         record = _finished(run_id)
-        return library.run_view(registry.folder(run_id), record, output, since, until)
+        return library.run_view(registry.folder(run_id), record, output, since, until, period)
 
     @app.get("/api/runs/{run_id}/cases")
     def cases(run_id: str, n: int = 6) -> dict:

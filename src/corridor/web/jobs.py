@@ -42,6 +42,7 @@ class Job:
     id: str
     kind: str
     folder: Path
+    label: str = ""
     status: str = "queued"
     done: int = 0
     total: int = 0
@@ -59,6 +60,7 @@ class Job:
         return {
             "id": self.id,
             "kind": self.kind,
+            "label": self.label,
             "status": self.status,
             "done": self.done,
             "total": self.total,
@@ -103,14 +105,14 @@ class JobQueue:
 
     # ------------------------------------------------------------ requests
 
-    def submit(self, run_id: str, kind: str, folder: Path) -> Job:
+    def submit(self, run_id: str, kind: str, folder: Path, label: str = "") -> Job:
         with self._lock:
             waiting = sum(j.status in ACTIVE for j in self._jobs.values())
             if waiting >= self.capacity:
                 raise QueueFull(
                     f"the job queue is full ({waiting} runs waiting or running); wait for one to finish or cancel one"
                 )
-            job = Job(run_id, kind, folder)
+            job = Job(run_id, kind, folder, label)
             self._jobs[run_id] = job
             self._forget_old()
         self._pending.put(job)

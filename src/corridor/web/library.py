@@ -62,13 +62,16 @@ def _run(folder: Path, spec: dict, progress: Progress) -> None:
 
 
 def _ensemble(folder: Path, spec: dict, progress: Progress) -> None:
+    from corridor.effects import probe_outputs
     from corridor.ensemble import run_ensemble
     from corridor.scenario import load_scenario
 
+    scenario = load_scenario(folder / "scenario.yaml")
     ens = run_ensemble(
-        load_scenario(folder / "scenario.yaml"), spec["runs"], spec["posterior"], "all-years", spec["agents"],
-        spec["seed"], spec["scheduler"], spec["workers"], progress=lambda done, total: progress(done, total, "runs done"),
+        scenario, spec["runs"], spec["posterior"], "all-years", spec["agents"], spec["seed"], spec["scheduler"],
+        spec["workers"], progress=lambda done, total: progress(done, total, "runs done"),
     )  # fmt: skip
+    ens.meta["output_metadata"] = probe_outputs(scenario)[1]  # units and aggregation rules for the cards and axes
     ens.write(folder)
 
 
@@ -88,8 +91,8 @@ def _compare(folder: Path, spec: dict, progress: Progress) -> None:
 JOB_KINDS: dict[str, Callable[[Path, dict, Progress], None]] = {"run": _run, "ensemble": _ensemble, "compare": _compare}
 
 
-def prepare_job(registry: Registry, request, scheduler: str = JOB_SCHEDULER) -> tuple[str, Path]:
-    """Resolve the scenario(s) of a job request, then write its folder: YAML, job.json, record."""
+def prepare_job(registry: Registry, request, scheduler: str = JOB_SCHEDULER) -> tuple[str, Path, str]:
+    """Resolve the scenario(s) of a job request, then write its folder (YAML, job.json, record); (id, folder, label)."""
     uploads = registry.uploads
     edited = editor.resolve_edit(request.scenario, uploads)
     files = {"scenario.yaml": edited.yaml_text}
@@ -112,6 +115,9 @@ def prepare_job(registry: Registry, request, scheduler: str = JOB_SCHEDULER) -> 
             raise CorridorInputError(
                 f"name '{edited.scenario.name}': the variant needs a name of its own to be told from its baseline"
             )
+        from corridor.effects import window_bounds
+
+        window_bounds(baseline.scenario, request.since, request.until)  # refused now, not after the queue
         files["baseline.yaml"] = baseline.yaml_text
         record |= {"arms": [baseline.scenario.name, edited.scenario.name], "since": request.since, "until": request.until}
     spec = {
@@ -126,11 +132,20 @@ def prepare_job(registry: Registry, request, scheduler: str = JOB_SCHEDULER) -> 
         "scheduler": scheduler,
         "workers": 1,
     }
+    record["label"] = job_label(record)
     run_id, folder = registry.create(record)
     for name, text in files.items():
         (folder / name).write_text(text)
     (folder / "job.json").write_text(json.dumps(spec, indent=2))
-    return run_id, folder
+    return run_id, folder, record["label"]
+
+
+def job_label(record: dict) -> str:
+    """What a job is, in words: 'comparison of A vs B (20 runs of 20,000 agents)'."""
+    what = {"run": "quick run", "ensemble": "ensemble", "compare": "comparison"}[record["kind"]]
+    names = " vs ".join(record.get("arms") or [record["scenario"]])
+    size = f"{record['agents']:,} agents" if record["kind"] == "run" else f"{record['runs']} runs of {record['agents']:,} agents"
+    return f"{what} of {names} ({size})"
 
 
 def job_from_record(record: dict) -> dict:
@@ -139,6 +154,7 @@ def job_from_record(record: dict) -> dict:
     return {
         "id": record["id"],
         "kind": record.get("kind"),
+        "label": record.get("label", ""),
         "status": record.get("status"),
         "done": int(done),
         "total": 1,
@@ -147,3 +163,198 @@ def job_from_record(record: dict) -> dict:
         "error": record.get("error"),
         "elapsed_seconds": record.get("wall_seconds"),
     }
+
+
+# ---------------------------------------------------------------- views (in the server, on finished runs)
+
+
+def _figure_json(fig) -> dict:
+    """A Plotly figure as plain JSON for Plotly.react (dates and arrays encoded by plotly itself)."""
+    return json.loads(fig.to_json())
+
+
+def _pick(output: str | None, outputs: list[str], default: str = "departures") -> str:
+    if output is None:
+        return default if default in outputs else outputs[0]
+    if output not in outputs:
+        raise CorridorInputError(f"output '{output}': not an output of this run; choose one of the list")
+    return output
+
+
+def _interval(values) -> tuple[float, float, float]:
+    import numpy as np
+
+    q05, q50, q95 = np.quantile(np.asarray(values, float), [0.05, 0.5, 0.95])
+    return float(q05), float(q50), float(q95)
+
+
+def _cards_of_runs(per_run: dict[str, list[float]], single: bool) -> list[dict]:
+    """Key-number cards: the median and 90% interval over runs (one run: its value, said to have no interval)."""
+    from corridor.exports import significant
+
+    cards = []
+    for output, label in KEY_OUTPUTS:
+        if output not in per_run:
+            continue
+        q05, q50, q95 = _interval(per_run[output])
+        interval = "one run: no interval" if single else f"90%: {significant(q05)} to {significant(q95)}"
+        cards.append({"output": output, "label": label, "value": significant(q50), "interval": interval})
+    return cards
+
+
+def _run_view(folder: Path, record: dict, output: str | None, since: str | None, until: str | None, period: str | None) -> dict:
+    import pandas as pd
+
+    from corridor import figures
+    from corridor.effects import window_bounds
+    from corridor.exports import aggregate, output_metadata
+    from corridor.scenario import Scenario
+
+    series = pd.read_parquet(folder / "series.parquet")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    scenario = Scenario.model_validate(manifest["resolved_scenario"])
+    meta = output_metadata(manifest)
+    outputs = [c for c in series.columns if c != "month"]
+    output = _pick(output, outputs)
+    lo, hi = window_bounds(scenario, since, until)
+    window = series[(series["month"] >= lo) & (series["month"] <= hi)]
+    per_run = {o: [aggregate(window, o, meta.get(o, {}).get("aggregation", "sum"))] for o in outputs}
+    figure = figures.run_series_figure(series, output, {**manifest, "output_metadata": meta})
+    return {
+        "outputs": outputs,
+        "output": output,
+        "window": f"{lo}..{hi}",
+        "cards": _cards_of_runs(per_run, single=True),
+        "figures": [_figure_json(figure)],
+        "provenance": editor.provenance_rows(scenario),
+    }
+
+
+def _ensemble_view(folder: Path, record: dict, output: str | None, since: str | None, until: str | None, period: str | None) -> dict:
+    from corridor import figures
+    from corridor.effects import window_bounds
+    from corridor.ensemble import load_ensemble
+    from corridor.exports import aggregate
+    from corridor.observed import load_mapping, load_observed
+    from corridor.scenario import load_scenario
+    from corridor.validation import predictive_table
+
+    ens = load_ensemble(folder)
+    scenario = load_scenario(folder / "scenario.yaml")
+    meta = {**ens.meta, "output_metadata": ens.meta.get("output_metadata", {})}
+    outputs = sorted(ens.quantiles["output"].unique())
+    output = _pick(output, outputs)
+    lo, hi = window_bounds(scenario, since, until)
+    window = ens.runs[(ens.runs["month"] >= lo) & (ens.runs["month"] <= hi)]
+    aggregation = {o: meta["output_metadata"].get(o, {}).get("aggregation", "sum") for o in outputs}
+    per_run = {o: [aggregate(g, o, aggregation[o]) for _, g in window.groupby("run")] for o in outputs if o in window}
+    shown = [_figure_json(figures.ensemble_band_figure(ens.quantiles, output, meta))]
+    observed, mapping = load_observed(), load_mapping()
+    table = predictive_table(ens.observables, observed)
+    for name, m in mapping.series.items():
+        if output in m.outputs and name in set(table["series"]):
+            source = f"{name}.csv: {observed[name].frame['source_title'].iloc[0]}"
+            shown.append(_figure_json(figures.predictive_vs_observed_figure(table, name, ens.meta.get("runs", "?"), source)))
+    return {
+        "outputs": outputs,
+        "output": output,
+        "window": f"{lo}..{hi}",
+        "cards": _cards_of_runs(per_run, single=False),
+        "figures": shown,
+        "provenance": editor.provenance_rows(scenario),
+    }
+
+
+def _compare_view(folder: Path, record: dict, output: str | None, since: str | None, until: str | None, period: str | None) -> dict:
+    from corridor import figures
+    from corridor.effects import load_effects
+    from corridor.exports import significant
+    from corridor.scenario import load_scenario
+
+    effects = load_effects(folder)
+    m = effects.meta
+    outputs = list(m["outputs"])
+    output = _pick(output, outputs)
+    periods = list(m["periods"])
+    if period is not None and period not in periods:
+        raise CorridorInputError(f"period '{period}': not a period of this comparison; choose one of {', '.join(periods)}")
+    period = period or periods[0]
+    arm = m["variants"][0]
+    t = effects.table[(effects.table["arm"] == arm) & (effects.table["period"] == period)]
+    stat = t.pivot_table(index="output", columns="statistic", values="value", aggfunc="first")
+    single = m["mode"] == "single"
+    cards = []
+    for name, label in KEY_OUTPUTS:
+        if name not in stat.index:
+            continue
+        s = stat.loc[name]
+        if single:
+            base, variant, effect, interval = s["baseline"], s["variant"], s["effect"], "one run each: no interval"
+        else:
+            base, variant, effect = s["baseline_median"], s["variant_median"], s["effect_q50"]
+            interval = f"difference 90%: {significant(s['effect_q05'])} to {significant(s['effect_q95'])}"
+        cards.append({
+            "output": name, "label": label, "value": f"{significant(base)} → {significant(variant)}",
+            "interval": f"{'+' if effect > 0 else ''}{significant(effect)}; {interval}",
+            "direction": "up" if effect > 0 else "down" if effect < 0 else "",
+        })  # fmt: skip
+    shown = [figures.effect_summary_figure(effects, period), figures.monthly_effect_figure(effects, output)]
+    if not single:
+        shown.append(figures.effect_distribution_figure(effects, output, period))
+    return {
+        "outputs": outputs,
+        "output": output,
+        "periods": periods,
+        "period": period,
+        "window": period,
+        "cards": cards,
+        "figures": [_figure_json(f) for f in shown],
+        "provenance": editor.provenance_rows(load_scenario(folder / "scenario.yaml")),
+    }
+
+
+VIEWS = {"run": _run_view, "ensemble": _ensemble_view, "compare": _compare_view}
+
+
+def run_view(folder: Path, record: dict, output: str | None, since: str | None, until: str | None, period: str | None = None) -> dict:
+    """What the results pane shows of a finished run: outputs, cards, figures, provenance."""
+    return {"kind": record["kind"], **VIEWS[record["kind"]](folder, record, output, since, until, period)}
+
+
+# ---------------------------------------------------------------- downloads, report, cases
+
+
+def download(folder: Path, fmt: str) -> Path:
+    """The file of a download button: the run's main table as Parquet, CSV or XLSX, or its scenario YAML."""
+    from corridor.exports import write_table
+
+    if fmt == "yaml":
+        return folder / "scenario.yaml"
+    kind = json.loads((folder / "run.json").read_text())["kind"]
+    stem = folder / MAIN_TABLE[kind]
+    if fmt == "parquet":
+        return stem.with_suffix(".parquet")
+    path = stem.with_suffix(f".{fmt}")
+    if not path.is_file():
+        import pandas as pd
+
+        write_table(pd.read_parquet(stem.with_suffix(".parquet")), stem, formats=(fmt,))
+    return path
+
+
+def html_report(folder: Path) -> Path:
+    """The self-contained HTML report of the run's folder (written once, then served)."""
+    from corridor.report_html import write_report
+
+    path = folder / "report.html"
+    if not path.is_file():
+        write_report(folder, path)
+    return path
+
+
+def case_histories(folder: Path, n: int) -> dict:
+    """Synthetic case histories of a run that kept its life events: a timeline figure and each case in words."""
+    from corridor.cases import sample_cases
+
+    cases = sample_cases(folder, n)
+    return {"figure": _figure_json(cases.figure), "cases": cases.stories}
