@@ -241,7 +241,8 @@ def test_an_ensemble_and_a_comparison_run_in_the_background_and_show_intervals(c
     view = client.get(f"/api/runs/{compare['id']}/view").json()
     assert view["period"] == "2022-12..2030-12" and "2023" in view["periods"]
     removals = next(c for c in view["cards"] if c["output"] == "removals")
-    assert "→" in removals["value"] and "difference 90%:" in removals["interval"]
+    assert removals["interval"].startswith("90%: ") and removals["detail"].startswith("albania-uk ")
+    assert " → no-returns-agreement " in removals["detail"]
     assert len(view["figures"]) == 3
     assert client.get(f"/api/runs/{compare['id']}/download/csv").text.startswith("arm,output,period,statistic,value")
 

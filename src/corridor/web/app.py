@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -62,6 +63,12 @@ def _one_line_validation(exc: RequestValidationError) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
     return f"{where or 'request'}: {err.get('msg', 'invalid')}"
+
+
+@cache
+def bundled_scenarios() -> list[dict]:
+    """The bundled scenarios and their descriptions (read once: they do not change while serving)."""
+    return [{"name": n, "description": d} for n, d in scenario_descriptions()]
 
 
 def create_app(runs_dir: str | Path = "runs", slots: int = 2, capacity: int = 16, scheduler: str = "sync") -> FastAPI:
@@ -140,7 +147,7 @@ def create_app(runs_dir: str | Path = "runs", slots: int = 2, capacity: int = 16
 
     @app.get("/api/scenarios")
     def scenarios() -> list[dict]:
-        return [{"name": n, "description": d} for n, d in scenario_descriptions()]
+        return bundled_scenarios()
 
     @app.get("/api/scenarios/{base}")
     def scenario(base: str) -> dict:

@@ -51,9 +51,9 @@ def serve_cmd(
     sock = _bind(host, port)
     app = create_app(runs_dir, slots=parallel, capacity=queue)
     if host not in LOCAL_HOSTS:
-        err_console.print(f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach this machine can start runs and read them")
+        err_console.print(f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach this machine can start runs and read them", soft_wrap=True)
     shown = f"[{host}]" if ":" in host else host
-    console.print(f"corridor workbench on http://{shown}:{port}/  (runs kept in {runs_dir}; Ctrl+C stops it)", highlight=False)
+    console.print(f"corridor workbench on http://{shown}:{port}/  (runs kept in {runs_dir}; Ctrl+C stops it)", highlight=False, soft_wrap=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     server.run(sockets=[sock])
 

@@ -292,10 +292,10 @@ def _compare_view(folder: Path, record: dict, output: str | None, since: str | N
             base, variant, effect, interval = s["baseline"], s["variant"], s["effect"], "one run each: no interval"
         else:
             base, variant, effect = s["baseline_median"], s["variant_median"], s["effect_q50"]
-            interval = f"difference 90%: {significant(s['effect_q05'])} to {significant(s['effect_q95'])}"
+            interval = f"90%: {significant(s['effect_q05'])} to {significant(s['effect_q95'])}"
         cards.append({
-            "output": name, "label": label, "value": f"{significant(base)} → {significant(variant)}",
-            "interval": f"{'+' if effect > 0 else ''}{significant(effect)}; {interval}",
+            "output": name, "label": f"{label}: change", "value": ("+" if effect > 0 else "") + significant(effect),
+            "interval": interval, "detail": f"{m['baseline']} {significant(base)} → {arm} {significant(variant)}",
             "direction": "up" if effect > 0 else "down" if effect < 0 else "",
         })  # fmt: skip
     shown = [figures.effect_summary_figure(effects, period), figures.monthly_effect_figure(effects, output)]

@@ -171,8 +171,10 @@ function control(p, value, onChange) {
 function renderModules() {
   const root = $("#modules");
   root.replaceChildren();
-  for (const module of state.base.modules) {
-    const open = ["policy", "smuggling"].includes(module.module);
+  const levers = ["policy", "smuggling"]; // what a policy question changes first; then the mechanisms in order
+  const modules = [...state.base.modules].sort((a, b) => (levers.includes(b.module) - levers.includes(a.module)));
+  for (const module of modules) {
+    const open = levers.includes(module.module);
     const details = el("details", { class: "module", open }, el("summary", { text: `${module.mechanism} ${module.title}` }));
     for (const p of module.parameters) {
       const input = control(p, p.value, (v) => setValue(p.key, v));
@@ -209,9 +211,7 @@ function filterModules() {
 
 function renderEvents() {
   renderTimeline();
-  const body = $("#events tbody");
-  body.replaceChildren();
-  state.events.forEach((event, i) => body.append(eventRow(event, i)));
+  $("#events").replaceChildren(...state.events.map((event, i) => eventRow(event, i)));
 }
 
 function renderTimeline() {
@@ -270,7 +270,7 @@ function dragMarker(marker, line, i) {
 
 function selectEvent(i) {
   state.selectedEvent = i;
-  $$("#events tr").forEach((row, j) => row.classList.toggle("selected", i === j));
+  $$("#events .event").forEach((row, j) => row.classList.toggle("selected", i === j));
   $$("#timeline .marker").forEach((m, j) => m.classList.toggle("selected", i === j));
 }
 
@@ -302,7 +302,7 @@ function eventRow(event, i) {
   });
   const settings = el("div");
   for (const [key, value] of Object.entries(event.set)) settings.append(settingRow(event, key, value));
-  const addSetting = el("button", { type: "button", text: "+", title: "set another parameter" });
+  const addSetting = el("button", { type: "button", class: "small", text: "+ parameter", title: "this event sets another parameter too" });
   addSetting.addEventListener("click", () => {
     const key = Object.keys(state.params).find((k) => !(k in event.set));
     event.set[key] = state.params[key].value;
@@ -316,8 +316,9 @@ function eventRow(event, i) {
     renderEvents();
     scheduleCheck();
   });
-  const row = el("tr", { class: event.enabled ? "" : "disabled" },
-    el("td", {}, enabled), el("td", {}, month, el("br"), id), el("td", {}, settings, addSetting), el("td", {}, note), el("td", {}, remove));
+  const row = el("div", { class: `event${event.enabled ? "" : " disabled"}`, "data-event": event.id },
+    el("div", { class: "head" }, enabled, month, id, remove),
+    el("div", { class: "body" }, settings, addSetting, note));
   row.addEventListener("focusin", () => selectEvent(i));
   return row;
 }
@@ -546,8 +547,12 @@ function renderCards(cards, window) {
     el("div", { class: `card ${c.direction || ""}`, "data-output": c.output, title: c.note || "" },
       el("div", { class: "label", text: c.label }),
       el("div", { class: "value", text: c.value }),
-      el("div", { class: "interval", text: c.interval || "" }))));
+      el("div", { class: "interval", text: c.interval || "" }),
+      c.detail ? el("div", { class: "detail", text: c.detail }) : null)));
   $("#cards").dataset.window = window;
+  $("#cards-caption").textContent = cards.length && cards[0].detail
+    ? `Paired change, ${window}: median over draws of variant minus baseline (same draw and seed), with its 90% interval; below, each arm's median.`
+    : `Totals ${window}: flows summed over the months, stocks at the last month.`;
 }
 
 function renderFigures(figures, runId) {
@@ -631,7 +636,8 @@ async function init() {
   await refreshRegistry();
   await pollJobs();
   setInterval(pollJobs, 700);
-  if (runFromPath()) showRun(runFromPath());
+  if (runFromPath()) await showRun(runFromPath());
+  document.body.dataset.ready = "yes"; // for people and browser tests alike: the page is wired
 }
 
 init();
