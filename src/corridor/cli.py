@@ -17,7 +17,7 @@ from rich.table import Table
 
 from corridor import cli_policy
 from corridor.errors import CorridorInputError
-from corridor.exports import stdout_console
+from corridor.exports import stdout_console, write_run_dictionary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Simulate an irregular-migration corridor.")
 scenarios_app = typer.Typer(no_args_is_help=True, help="List, show and validate scenarios.")
@@ -48,6 +48,8 @@ SUMMARY = [
 ScenarioArg = Annotated[str, typer.Argument(help="Bundled scenario name or a YAML file.")]
 SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Random seed.")]
 AgentsOpt = Annotated[int, typer.Option("--agents", min=100, max=20_000_000, help="Number of simulated persons.")]
+MarkdownOpt = cli_policy.MarkdownOpt
+JsonOpt = cli_policy.JsonOpt
 
 
 def _progress() -> Progress:
@@ -75,15 +77,24 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def summary_frame(series):
+    """The run summary: per output its total (flows), peak, peak month and last month."""
+    import pandas as pd
+
+    rows = []
+    for name, kind in SUMMARY:
+        col = series[name]
+        peak = int(col.to_numpy().argmax())
+        rows.append([name, col.sum() if kind == "sum" else None, col.iloc[peak], series["month"].iloc[peak], col.iloc[-1]])
+    return pd.DataFrame(rows, columns=["output", "total", "peak", "peak month", "last month"])
+
+
 def summary_table(series, title: str) -> Table:
     table = Table(title=title)
     for col in ("output", "total", "peak", "peak month", "last month"):
         table.add_column(col, justify="left" if col == "output" else "right")
-    for name, kind in SUMMARY:
-        col = series[name]
-        total = _fmt(col.sum()) if kind == "sum" else "-"
-        peak = int(col.to_numpy().argmax())
-        table.add_row(name, total, _fmt(col.iloc[peak]), series["month"].iloc[peak], _fmt(col.iloc[-1]))
+    for r in summary_frame(series).itertuples(index=False):
+        table.add_row(r[0], "-" if r[1] is None else _fmt(r[1]), _fmt(r[2]), r[3], _fmt(r[4]))
     return table
 
 
@@ -97,6 +108,8 @@ def run(
     ),
     life_events: Annotated[bool, typer.Option("--life-events", help="Also write person-level life events.")] = False,
     threads: Annotated[int, typer.Option("--threads", min=1, max=256, help="Threads for the person passes.")] = 1,
+    markdown: MarkdownOpt = False,
+    json_file: JsonOpt = None,
 ) -> None:
     """Run a scenario and write DIR/series.parquet and DIR/manifest.json."""
     from corridor.scenario import load_scenario
@@ -105,7 +118,9 @@ def run(
     _check_writable(out)
     results = _simulate(sc, agents, seed, record_events=life_events, threads=threads)
     results.write(out)
-    console.print(summary_table(results.series, f"{sc.name}: {sc.start}..{sc.end}, {agents:,} agents, seed {seed}"))
+    write_run_dictionary(out, results.manifest)  # data_dictionary.csv beside the outputs
+    title = f"{sc.name}: {sc.start}..{sc.end}, {agents:,} agents, seed {seed}"
+    cli_policy.emit(summary_frame(results.series), title, markdown, json_file, rich=lambda: console.print(summary_table(results.series, title)))
     console.print(f"wall time {results.manifest['wall_seconds']:.1f} s; results in [bold]{out}[/bold]")
 
 
@@ -120,6 +135,7 @@ def table(
     run_dir: Annotated[Path, typer.Argument(help="Folder written by `corridor run`.")],
     columns: Annotated[str, typer.Option(help="Comma-separated outputs.")] = DEFAULT_TABLE,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a markdown table.")] = False,
+    json_file: JsonOpt = None,
 ) -> None:
     """Yearly table of a run: flows summed, stocks at December, prices and rates averaged (via DuckDB)."""
     import json
@@ -140,6 +156,12 @@ def table(
         f"select substr(month, 1, 4) as year, {select} from read_parquet('{series}') group by 1 order by 1"
     ).fetchall()
     header = ["year", *names]
+    if json_file is not None:
+        from corridor.exports import write_json
+
+        write_json([dict(zip(header, row, strict=True)) for row in rows], json_file)
+        if str(json_file) == "-":
+            return
     if markdown:
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
@@ -212,8 +234,13 @@ def sensitivity(
     parameters: Annotated[str | None, typer.Option(help="Comma-separated subset of parameters to vary.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for sensitivity.csv.")] = Path("runs/sensitivity"),
     top: Annotated[int, typer.Option(min=1, help="Rows shown per output.")] = 12,
+    markdown: MarkdownOpt = False,
+    json_file: JsonOpt = None,
 ) -> None:
     """Which assumptions drive an answer: Morris screening (SALib) over every uncertain parameter's prior."""
+    import pandas as pd
+
+    from corridor.exports import print_table, records, write_json
     from corridor.results import write_parquet_atomic
     from corridor.scenario import load_scenario
     from corridor.sensitivity import morris, uncertain_parameters
@@ -231,12 +258,14 @@ def sensitivity(
     table.to_csv(out / "sensitivity.csv", index=False, float_format="%.6g")
     write_parquet_atomic(table, out / "sensitivity.parquet")
     for name in output:
-        view = Table(title=f"{name}, summed {since or sc.start}..{until or sc.end}: mean absolute elementary effect")
-        for col in ("rank", "parameter", "range varied", "mu*", "sigma"):
-            view.add_column(col, justify="left" if col in ("parameter", "range varied") else "right")
-        for _, r in table[table["output"] == name].head(top).iterrows():
-            view.add_row(str(r["rank"]), r["parameter"], f"{r['low']:.4g} .. {r['high']:.4g}", _fmt(r["mu_star"]), _fmt(r["sigma"]))
-        console.print(view)
+        rows = [[str(r["rank"]), r["parameter"], f"{r['low']:.4g} .. {r['high']:.4g}", _fmt(r["mu_star"]), _fmt(r["sigma"])]
+                for _, r in table[table["output"] == name].head(top).iterrows()]  # fmt: skip
+        view = pd.DataFrame(rows, columns=["rank", "parameter", "range varied", "mu*", "sigma"])
+        title = f"{name}, summed {since or sc.start}..{until or sc.end}: mean absolute elementary effect"
+        if str(json_file) != "-":
+            print_table(view, title, markdown, console, left=("parameter", "range varied"))
+    if json_file is not None:
+        write_json(records(table), json_file)
     console.print(f"results in [bold]{out}[/bold]/sensitivity.csv")
 
 

@@ -13,8 +13,9 @@ import typer
 from rich.console import Console
 
 from corridor.errors import CorridorInputError
+from corridor.exports import stdout_console
 
-console = Console()
+console = stdout_console()  # a pipe never cuts a name
 err_console = Console(stderr=True)
 
 ScenarioArg = Annotated[str, typer.Argument(help="Bundled scenario name or a YAML file.")]
@@ -87,6 +88,7 @@ def validate_cmd(
         str | None, typer.Option("--scheduler", help="Dask scheduler address, or local|threads|sync.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
 ) -> None:
     """Validate the posterior-predictive ensemble (default posterior: until-2020) from a year on."""
     from corridor.ensemble import load_ensemble, run_ensemble
@@ -102,8 +104,18 @@ def validate_cmd(
     result["ensemble"] = ens.meta
     if result["overall"]["n"] == 0:
         raise CorridorInputError(f"--from {from_year}: no observations in or after that year; give an earlier year")
-    print_validation(result, console)
-    if json_file is not None:
+    if markdown:
+        from corridor.cli_policy import validation_frame
+        from corridor.exports import print_table
+
+        print_table(validation_frame(result), f"validation from {from_year} (posterior-predictive)", markdown=True)
+    elif str(json_file) != "-":
+        print_validation(result, console)
+    if json_file is not None and str(json_file) == "-":
+        from corridor.exports import write_json
+
+        write_json(result, "-")
+    elif json_file is not None:
         write_report(result, json_file)
         console.print(f"wrote {json_file}")
 
@@ -118,6 +130,8 @@ def claims_cmd(
     agents: Annotated[int, typer.Option("--agents", min=100, help="Agents per run.")] = 20_000,
     claims_file: Annotated[Path | None, typer.Option("--claims", help="Claims YAML (default: bundled).")] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV here.")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the table as JSON here ('-': stdout).")] = None,
 ) -> None:
     """Evaluate the sources' quantitative claims against a posterior-predictive ensemble."""
     from corridor.claims import evaluate_claims, load_claims, print_claims
@@ -126,7 +140,10 @@ def claims_cmd(
     claims = load_claims(claims_file)
     ens = load_ensemble(ensemble) if ensemble else run_ensemble(scenario, runs, posterior, "all-years", agents)
     table = evaluate_claims(ens.runs, claims)
-    print_claims(table, console)
+    from corridor.cli_policy import emit
+
+    view = table[[c for c in ("id", "source", "condition", "probability", "median", "q05", "q95") if c in table.columns]]
+    emit(view, "claims against the posterior-predictive ensemble", markdown, json_file, rich=lambda: print_claims(table, console))
     if csv is not None:
         table.to_csv(csv, index=False)
 

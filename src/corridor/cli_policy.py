@@ -39,6 +39,20 @@ def _check_out(out: Path) -> Path:
     return out
 
 
+def emit(frame, title: str, markdown: bool, json_file, rich=None) -> None:
+    """A reporting verb's table: Markdown, or Rich (``rich`` draws a custom one); ``--json`` gets the raw rows."""
+    from corridor.exports import records
+
+    if str(json_file) == "-":  # JSON alone on stdout
+        pass
+    elif markdown or rich is None:
+        print_table(frame.map(lambda x: significant(x) if isinstance(x, float) else ("-" if x is None else x)), title, markdown)
+    else:
+        rich()
+    if json_file is not None:
+        write_json({"title": title, "rows": records(frame)}, json_file)
+
+
 def _interval(lo: float, hi: float) -> str:
     return f"{significant(lo)} to {significant(hi)}"
 
@@ -138,11 +152,13 @@ def compare_cmd(
         _check_out(out)
     agents = agents or (20_000 if runs else 100_000)
     effects = paired_effects(baseline, variants, runs, posterior, agents, seed, since, until, scheduler, workers)
-    console = stdout_console()
+    console = stdout_console(quiet=str(json_file) == "-")
+    markdown = markdown and str(json_file) != "-"
     for arm in effects.meta["variants"]:
-        print_table(effects_view(effects, arm), effects_title(effects, arm), markdown, console, left=("output",))
+        if str(json_file) != "-":
+            print_table(effects_view(effects, arm), effects_title(effects, arm), markdown, console, left=("output",))
         if effects.meta["mode"] != "single":
-            (print if markdown else console.print)(("\n" if markdown else "") + pairing_summary(effects, arm) + "\n")
+            (print if markdown else console.print)(pairing_summary(effects, arm) + "\n")
     if out is not None:
         effects.write(out)
         (print if markdown else console.print)(f"results in {out} (effects.parquet, effects.csv/.xlsx, data_dictionary.csv)")
@@ -152,9 +168,185 @@ def compare_cmd(
         write_json({"meta": effects.meta, "effects": records(effects.table)}, json_file)
 
 
+def validation_frame(result: dict):
+    """The validation table (per series and overall) as display rows."""
+    import pandas as pd
+
+    rows = [[n, s["n"], f"{s['coverage50']:.2f}", f"{s['coverage90']:.2f}", f"{s['mase']:.2f}"] for n, s in result["series"].items()]
+    o = result["overall"]
+    if o["n"]:
+        rows.append(["overall", o["n"], f"{o['coverage50']:.2f}", f"{o['coverage90']:.2f}", f"{o['mase_mean_over_series']:.2f}"])
+    return pd.DataFrame(rows, columns=["series", "n", "cover 50%", "cover 90%", "MASE"])
+
+
+# ---------------------------------------------------------------- sweep
+
+
+def sweep_view(sweep, output: str):
+    import pandas as pd
+
+    from corridor.sweep import curve
+
+    keys = list(sweep.meta["levers"])
+    c = curve(sweep, output)
+    rows = []
+    for _, r in c.iterrows():
+        rows.append([*(f"{r[k]:g}" for k in keys), significant(r["level_q50"]), _interval(r["level_q05"], r["level_q95"]),
+                     significant(r["effect_q50"]), _interval(r["effect_q05"], r["effect_q95"]), f"{r['p_effect_negative']:.2f}"])  # fmt: skip
+    cols = [*keys, "median", "90% interval", "effect median", "effect 90% interval", "P(effect < 0)"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def sweep_cmd(
+    scenario: ScenarioArg,
+    param: Annotated[list[str], typer.Option("--param", help="Lever as module.name=LOW:HIGH:N (once or twice).")],
+    runs: Annotated[int, typer.Option("--runs", min=2, max=100_000, help="Posterior draws (each runs every grid point).")] = 20,
+    out: Annotated[Path, typer.Option("--out", help="Folder for sweep.parquet, tables, response.png/.svg.")] = Path("runs/sweep"),
+    output: Annotated[list[str] | None, typer.Option("--output", help="Output to trace (repeatable).")] = None,
+    posterior: PosteriorOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    agents: AgentsOpt = 20_000,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = 2,
+    seed: SeedOpt = 0,
+    json_file: JsonOpt = None,
+    markdown: MarkdownOpt = False,
+) -> None:
+    """How an answer responds to one or two numeric levers, paired over posterior draws."""
+    from corridor.sweep import run_sweep
+
+    _check_out(out)
+    sweep = run_sweep(scenario, param, runs, posterior, agents, seed, since, until, output, scheduler, workers)
+    sweep.write(out)
+    console = stdout_console(quiet=str(json_file) == "-")
+    markdown = markdown and str(json_file) != "-"
+    m = sweep.meta
+    for name in m["outputs"] if str(json_file) != "-" else []:
+        title = (f"{m['scenario']}: {name}, {m['periods'][0]}, {m['runs']} posterior draws; effect against the scenario "
+                 "as given, same draw and seed")  # fmt: skip
+        print_table(sweep_view(sweep, name), title, markdown, console)
+    if m["events_that_reset_a_lever"]:
+        (print if markdown else console.print)(f"note: events {', '.join(m['events_that_reset_a_lever'])} set a swept lever later in the horizon")
+    (print if markdown else console.print)(f"results in {out} (sweep.parquet, sweep.csv/.xlsx, response.png/.svg, data_dictionary.csv)")
+    if json_file is not None:
+        from corridor.exports import records
+
+        write_json({"meta": m, "sweep": records(sweep.table)}, json_file)
+
+
+# ---------------------------------------------------------------- report, cases, export
+
+
+def report_cmd(
+    path: Annotated[Path | None, typer.Argument(help="A run, ensemble, compare or sweep folder, or a validation JSON.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Self-contained HTML file to write (default: PATH/report.html).")] = None,
+    validation: Annotated[Path | None, typer.Option("--validation", help="A validation JSON whose coverage the caveats quote.")] = None,
+    ensemble: Annotated[Path | None, typer.Option("--ensemble", help="PNG mode: ensemble folder (from `corridor ensemble`).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="PNG mode: file to write.")] = Path("docs/calibration.png"),
+    scenario: Annotated[str, typer.Option("--scenario", help="PNG mode: scenario, when no ensemble is given.")] = "albania-uk",
+    posterior: PosteriorOpt = None,
+    runs: Annotated[int, typer.Option("--runs", min=2, help="PNG mode: runs, when no ensemble is given.")] = 40,
+    agents: Annotated[int, typer.Option("--agents", min=100, help="PNG mode: agents per run.")] = 20_000,
+) -> None:
+    """A self-contained HTML report of PATH (interactive charts, scenario, parameters, caveats, command);
+    without PATH, the PNG of observed points over posterior-predictive bands (--ensemble ... --out x.png)."""
+    if path is None:
+        from corridor.cli_analysis import report_cmd as png_report
+
+        return png_report(ensemble, out, scenario, posterior, runs, agents)
+    from corridor.report_html import write_report
+
+    if validation is not None and not validation.is_file():
+        raise CorridorInputError(f"--validation {validation}: file not found; give a JSON from `corridor validate --json`")
+    if html is None:
+        html = path / "report.html" if path.is_dir() else path.with_suffix(".html")
+    written = write_report(path, html, validation)
+    stdout_console().print(f"wrote {written} (self-contained; opens offline)")
+
+
+def cases_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="Folder of `corridor run ... --life-events`.")],
+    n: Annotated[int, typer.Option("--n", min=1, max=10_000, help="Number of cases to show.")] = 20,
+    where: Annotated[str | None, typer.Option("--where", help="Conditions, comma-separated: arrested, removed, minor, missing, exploited, died, redeparted, lorry, small_boat, family.")] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the sample.")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for cases.csv/.xlsx and court_comparison.csv/.xlsx.")] = None,
+    json_file: JsonOpt = None,
+    markdown: MarkdownOpt = False,
+) -> None:
+    """Synthetic case histories: sampled persons' life courses as dated timelines, against the seed court cases."""
+    from corridor.cases import case_summaries, court_comparison, load_case_data, render_cases, sample_cases, timeline
+
+    data = load_case_data(run_dir)
+    summary = case_summaries(data)
+    cases = sample_cases(summary, n, where, seed)
+    comparison = court_comparison(summary)
+    shown = comparison.copy()
+    for c in ("median", "q05", "q95"):
+        shown[c] = shown[c].map(lambda x: significant(x, 2))
+    notes = "; ".join(data.notes)
+    heading = f"{len(cases)} of {len(summary):,} cases{' where ' + where if where else ''} (sample seed {seed}); {notes}"
+    if str(json_file) == "-":
+        pass
+    elif markdown:
+        for i, c in cases.iterrows():
+            print(f"**Case {i + 1}** (person {c['person']}{', from ' + str(c['region']) if c.get('region') else ''})\n")
+            print("\n".join(f"- {m}: {t}" for m, t in timeline(data, int(c["person"]))) + "\n")
+        print(f"_{heading}_\n")
+    else:
+        render_cases(cases, data, stdout_console(), heading)
+    if str(json_file) != "-":
+        print_table(shown, "model cases against the seed court cases (court_cases_seed.csv, seed 000_486404c3d6eb819b.txt)",
+                    markdown, left=("quantity", "court cases", "model cases", "share of model cases at or below each court value"))  # fmt: skip
+    if out is not None:
+        from corridor.exports import dictionary_rows, write_dictionary, write_table
+
+        _check_out(out)
+        write_table(cases, out / "cases")
+        write_table(comparison, out / "court_comparison")
+        write_dictionary(out, dictionary_rows("cases", CASE_COLUMNS))
+    if json_file is not None:
+        from corridor.exports import records
+
+        write_json({"notes": data.notes, "cases": [{**r, "timeline": timeline(data, int(r["person"]))} for r in records(cases)],
+                    "court_comparison": records(comparison)}, json_file)  # fmt: skip
+
+
+CASE_COLUMNS = {
+    "person": ("index", "the person's index in the run", "-"),
+    "departures": ("crossings", "crossings to the UK attempted", "-"),
+    "first_departure": ("YYYY-MM", "month of the first departure", "-"),
+    "age_at_departure": ("years", "age at the first departure", "-"),
+    "route": ("route", "route of the first crossing", "-"),
+    "price_gbp": ("GBP", "price of that route in the departure month", "-"),
+    "debt_gbp": ("GBP", "debt after paying the crossing (blank: not recorded by the engine)", "-"),
+    "arrival": ("YYYY-MM", "month of the first arrival in the UK", "-"),
+    "age_at_arrival": ("years", "age at the first arrival", "-"),
+    "prison": ("YYYY-MM", "month of the first conviction (arrest and prison)", "-"),
+    "months_to_prison": ("months", "from the last arrival to that conviction", "-"),
+    "age_at_prison": ("years", "age at that conviction", "-"),
+    "sentence_months": ("months", "sentence (months served; a lower bound when sentence_complete is false)", "-"),
+    "removed": ("YYYY-MM", "month of the first return from the UK to Albania", "-"),
+    "region": ("region", "origin region", "-"),
+}
+
+
+def export_cmd(folder: Annotated[Path, typer.Argument(help="A folder written by corridor (run, ensemble, compare, sweep).")]) -> None:
+    """Every table of a folder as CSV and XLSX, and the data dictionary of a run."""
+    from corridor.exports import export_folder
+
+    written = export_folder(folder)
+    stdout_console().print(f"wrote {len(written)} files in {folder}")
+
+
 # ---------------------------------------------------------------- registration
 
 
 def register(app: typer.Typer) -> None:
     """Add the policy commands to the main CLI."""
+    app.registered_commands = [c for c in app.registered_commands if c.name != "report"]
     app.command("compare")(compare_cmd)
+    app.command("sweep")(sweep_cmd)
+    app.command("report")(report_cmd)
+    app.command("cases")(cases_cmd)
+    app.command("export")(export_cmd)

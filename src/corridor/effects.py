@@ -341,6 +341,7 @@ def paired_effects(
         "unpaired_reference": "every variant run j against every baseline run i with i != j (other draw and seed)",
         "output_metadata": {o: metadata[o] for o in chosen if o in metadata},
         "command": command_line(names, runs, posterior, agents, seed, since, until),
+        "resolved_scenarios": {a.name: a.model_dump(mode="json") for a in arms},
     }
     if runs is None:
         table = _single_table(per_run, names[0], names[1:])

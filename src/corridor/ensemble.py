@@ -125,12 +125,13 @@ def map_runs(task, args: list[tuple], scheduler: str | None, workers: int, label
     "sync" (no cluster), or a scheduler address. Positional arguments listed in ``shared``
     are the same object in every task (a scenario) and are sent to the workers once.
     ``progress`` may also be a callable ``(done, total)``, called instead of drawing a bar."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     results: list = [None] * len(args)
     columns = (TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     report = progress if callable(progress) else None
-    with Progress(*columns, disable=not progress or report is not None) as bar:
+    with Progress(*columns, disable=not progress or report is not None, console=Console(stderr=True)) as bar:  # stdout stays for results
         bar_task = bar.add_task("runs", total=len(args))
 
         def advance(done: int) -> None:

@@ -177,21 +177,37 @@ def export_folder(folder: str | Path) -> list[Path]:
         written += write_table(df, folder / parquet.stem, formats)
     manifest = folder / "manifest.json"
     if manifest.is_file() and (folder / "series.parquet").is_file():
-        meta = output_metadata(json.loads(manifest.read_text()))
-        rows = dictionary_rows("series", {"month": ("YYYY-MM", "calendar month", "the period itself")})
-        rows += output_dictionary_rows("series", meta)
-        written.append(write_dictionary(folder, rows))
+        written.append(write_run_dictionary(folder, json.loads(manifest.read_text())))
     return written
+
+
+LIFE_EVENT_DICTIONARY = {
+    "month_index": ("months", "months since the scenario's start", "-"),
+    "month": ("YYYY-MM", "month of the change of state", "-"),
+    "person": ("index", "the person (same index in every file of the run)", "-"),
+    "from_state": ("life-course state", "state before the change (net change within the month)", "-"),
+    "to_state": ("life-course state", "state after the change", "-"),
+    "route": ("0 lorry, 1 small boat, -1 none", "route of the person's last crossing", "-"),
+}
+
+
+def write_run_dictionary(folder: str | Path, manifest: dict) -> Path:
+    """The data dictionary of a run folder: every column of series.parquet (and of life_events.parquet)."""
+    rows = dictionary_rows("series", {"month": ("YYYY-MM", "calendar month", "the period itself")})
+    rows += output_dictionary_rows("series", output_metadata(manifest))
+    if (Path(folder) / "life_events.parquet").is_file():
+        rows += dictionary_rows("life_events", LIFE_EVENT_DICTIONARY)
+    return write_dictionary(folder, rows)
 
 
 # ---------------------------------------------------------------- terminal tables
 
 
-def stdout_console():
+def stdout_console(quiet: bool = False):
     """A Rich console that, when stdout is not a terminal, never wraps or cuts a name."""
     from rich.console import Console
 
-    return Console() if sys.stdout.isatty() else Console(width=1000, soft_wrap=True)
+    return Console(quiet=quiet) if sys.stdout.isatty() else Console(width=1000, soft_wrap=True, quiet=quiet)
 
 
 def markdown_table(df: pd.DataFrame) -> str:
@@ -233,7 +249,7 @@ def print_table(df: pd.DataFrame, title: str, markdown: bool = False, console=No
     if markdown:
         if title:
             print(f"**{title}**\n")
-        print(markdown_table(df))
+        print(markdown_table(df) + "\n")
         return
     from rich.table import Table
 
