@@ -202,12 +202,29 @@ def _cards_of_runs(per_run: dict[str, list[float]], single: bool) -> list[dict]:
     return cards
 
 
+def _record_figures(table, output: str, runs) -> list[dict]:
+    """Observed points with their sources over the model's values, for every series that measures ``output``."""
+    from corridor import figures
+    from corridor.observed import load_mapping
+    from corridor.report_html import _observed_frames
+
+    frames = _observed_frames()
+    shown = []
+    for name, m in load_mapping().series.items():
+        t = table[table["series"] == name].sort_values("period")
+        if output in m.outputs and len(t):
+            sources = frames[name].set_index("period").loc[t["period"], "source"].tolist()
+            shown.append(_figure_json(figures.predictive_vs_observed_figure(t, name, runs, sources)))
+    return shown
+
+
 def _run_view(folder: Path, record: dict, output: str | None, since: str | None, until: str | None, period: str | None) -> dict:
     import pandas as pd
 
     from corridor import figures
     from corridor.effects import window_bounds
     from corridor.exports import aggregate, output_metadata
+    from corridor.report_html import run_against_record
     from corridor.scenario import Scenario
 
     series = pd.read_parquet(folder / "series.parquet")
@@ -225,7 +242,7 @@ def _run_view(folder: Path, record: dict, output: str | None, since: str | None,
         "output": output,
         "window": f"{lo}..{hi}",
         "cards": _cards_of_runs(per_run, single=True),
-        "figures": [_figure_json(figure)],
+        "figures": [_figure_json(figure), *_record_figures(run_against_record(series), output, 1)],
         "provenance": editor.provenance_rows(scenario),
     }
 
@@ -235,7 +252,7 @@ def _ensemble_view(folder: Path, record: dict, output: str | None, since: str | 
     from corridor.effects import window_bounds
     from corridor.ensemble import load_ensemble
     from corridor.exports import aggregate
-    from corridor.observed import load_mapping, load_observed
+    from corridor.observed import load_observed
     from corridor.scenario import load_scenario
     from corridor.validation import predictive_table
 
@@ -248,19 +265,14 @@ def _ensemble_view(folder: Path, record: dict, output: str | None, since: str | 
     window = ens.runs[(ens.runs["month"] >= lo) & (ens.runs["month"] <= hi)]
     aggregation = {o: meta["output_metadata"].get(o, {}).get("aggregation", "sum") for o in outputs}
     per_run = {o: [aggregate(g, o, aggregation[o]) for _, g in window.groupby("run")] for o in outputs if o in window}
-    shown = [_figure_json(figures.ensemble_band_figure(ens.quantiles, output, meta))]
-    observed, mapping = load_observed(), load_mapping()
-    table = predictive_table(ens.observables, observed)
-    for name, m in mapping.series.items():
-        if output in m.outputs and name in set(table["series"]):
-            source = f"{name}.csv: {observed[name].frame['source_title'].iloc[0]}"
-            shown.append(_figure_json(figures.predictive_vs_observed_figure(table, name, ens.meta.get("runs", "?"), source)))
+    band = figures.ensemble_band_figure(ens.quantiles, output, meta)
+    record = predictive_table(ens.observables, load_observed())
     return {
         "outputs": outputs,
         "output": output,
         "window": f"{lo}..{hi}",
         "cards": _cards_of_runs(per_run, single=False),
-        "figures": shown,
+        "figures": [_figure_json(band), *_record_figures(record, output, ens.meta.get("runs", "?"))],
         "provenance": editor.provenance_rows(scenario),
     }
 
@@ -352,9 +364,17 @@ def html_report(folder: Path) -> Path:
     return path
 
 
-def case_histories(folder: Path, n: int) -> dict:
-    """Synthetic case histories of a run that kept its life events: a timeline figure and each case in words."""
-    from corridor.cases import sample_cases
+def case_histories(folder: Path, n: int, seed: int = 0) -> dict:
+    """Synthetic case histories of a run that kept its life events: each case in words, and their timelines."""
+    from corridor import figures
+    from corridor.cases import case_summaries, load_case_data, sample_cases, timeline
 
-    cases = sample_cases(folder, n)
-    return {"figure": _figure_json(cases.figure), "cases": cases.stories}
+    data = load_case_data(folder)
+    cases = sample_cases(case_summaries(data), n, None, seed)
+    names = {int(p): f"case {i + 1}" for i, p in enumerate(cases["person"])}
+    stories = [
+        {"title": f"{names[int(c['person'])]} (person {c['person']})", "lines": [f"{month}: {text}" for month, text in timeline(data, int(c["person"]))]}
+        for _, c in cases.iterrows()
+    ]
+    events = data.events[data.events["person"].isin(names)].assign(case=lambda e: e["person"].map(names))
+    return {"notes": data.notes, "cases": stories, "figure": _figure_json(figures.cases_timeline_figure(events, data.end_month))}
