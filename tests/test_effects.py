@@ -82,7 +82,7 @@ def test_a_comparison_written_to_a_folder_loads_back_with_its_exports(effects, t
     effects.write(tmp_path)
     back = load_effects(tmp_path)
     assert back.table.equals(effects.table) and back.meta["runs"] == 8
-    for name in ("effects.csv", "effects.xlsx", "data_dictionary.csv"):
+    for name in ("effects.csv", "effects.xlsx", "effects.png", "effects.svg", "data_dictionary.csv"):
         assert (tmp_path / name).is_file(), name
 
 

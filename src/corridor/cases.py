@@ -293,6 +293,12 @@ def timeline(data: CaseData, person: int) -> list[tuple[str, str]]:
             text = f"returned to Albania{' (' + str(kind) + ')' if kind else ''}"
         elif a == "at_origin" and b == "legal_resident":
             text = f"{age_txt}joins family in the UK (legal route)"
+        elif b == "emigrated_elsewhere":
+            text = "emigrates elsewhere (not to the UK)"
+        elif a == "emigrated_elsewhere" and b == "at_origin":
+            text = "comes back to Albania from elsewhere"
+        elif b == "dead_other":
+            text = f"{age_txt}dies"
         else:
             text = b.replace("_", " ") + ("" if a in ("at_origin",) else f" (was {a.replace('_', ' ')})")
         lines.append((e["month"], text))

@@ -285,7 +285,11 @@ def cases_cmd(
     for c in ("median", "q05", "q95"):
         shown[c] = shown[c].map(lambda x: significant(x, 2))
     notes = "; ".join(data.notes)
-    heading = f"{len(cases)} of {len(summary):,} cases{' where ' + where if where else ''} (sample seed {seed}); {notes}"
+    from corridor.cases import matches
+
+    pool = int(matches(summary, where).sum())
+    heading = (f"{len(cases)} sampled (seed {seed}) of {pool:,} cases{' where ' + where if where else ''}, among {len(summary):,} "
+               f"persons who left for the UK or joined family there; {notes}")  # fmt: skip
     if str(json_file) == "-":
         pass
     elif markdown:

@@ -65,7 +65,7 @@ class Effects:
     monthly: pd.DataFrame  # per month: arm, output, month, q05..q95 of the paired difference
 
     def write(self, folder: str | Path) -> Path:
-        from corridor.exports import write_dictionary, write_table
+        from corridor.exports import save_figure, write_dictionary, write_table
 
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
@@ -73,6 +73,7 @@ class Effects:
         write_parquet_atomic(self.runs, out / "runs.parquet")
         write_parquet_atomic(self.monthly, out / "monthly_effects.parquet")
         write_table(self.table, out / "effects")
+        save_figure(effects_figure_static(self), out / "effects")
         write_json_atomic(self.meta, out / "meta.json")
         write_dictionary(out, dictionary_rows(self.meta))
         return out
@@ -83,6 +84,44 @@ class Effects:
         if hit.empty:
             raise KeyError((arm, output, period, statistic))
         return float(hit["value"].iloc[0])
+
+
+def effects_figure_static(effects: Effects, period: str | None = None):
+    """Matplotlib version of the effect summary (for PNG and SVG): change against the baseline per output and arm."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from corridor.figures import OKABE_ITO, words
+
+    m = effects.meta
+    period = period or m["periods"][0]
+    t = effects.table[effects.table["period"] == period]
+    outputs = [o for o in m["outputs"] if o in set(t["output"])]
+    single = m["mode"] == "single"
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.32 * len(outputs)))
+    k = len(m["variants"])
+    for i, arm in enumerate(m["variants"]):
+        w = t[t["arm"] == arm].pivot_table(index="output", columns="statistic", values="value", aggfunc="first").reindex(outputs)
+        y = np.arange(len(outputs)) + (i - (k - 1) / 2) * min(0.25, 0.8 / k)
+        colour = OKABE_ITO[i % len(OKABE_ITO)]
+        if single:
+            ax.plot((w["ratio"] - 1) * 100, y, "o", color=colour, label=arm)
+            continue
+        mid = (w["ratio_q50"] - 1) * 100
+        err = [mid - (w["ratio_q05"] - 1) * 100, (w["ratio_q95"] - 1) * 100 - mid]
+        ax.errorbar(mid, y, xerr=err, fmt="o", color=colour, ms=4, capsize=2, lw=1, label=arm)
+    ax.axvline(0, color="#777777", lw=0.8)
+    ax.set_yticks(range(len(outputs)), [words(o) for o in outputs], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("change against the baseline (%)", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=7)
+    band = "single run each, hand-set values, no interval" if single else f"median and 90% interval over {m['runs']} posterior draws (same draw and seed per arm)"
+    ax.set_title(f"Change against {m['baseline']}, {period}:\n{band}", fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
 def load_effects(folder: str | Path) -> Effects:

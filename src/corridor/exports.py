@@ -266,9 +266,11 @@ def significant(x: float, digits: int = 3) -> str:
     """A number rounded to what the model can support, with thousands separators."""
     if x is None or not math.isfinite(x):
         return "-"
-    if x == 0:
+    if abs(x) < 1e-9:  # the rounding residue of a difference of equal sums
         return "0"
     magnitude = math.floor(math.log10(abs(x)))
+    if abs(x) >= 1:  # counts and money: no decimals below one person or one pound
+        return f"{round(x, min(0, digits - 1 - magnitude)):,.0f}"
     rounded = round(x, -magnitude + digits - 1)
     if abs(rounded) >= 10 ** (digits - 1) or float(rounded).is_integer():
         return f"{rounded:,.0f}"

@@ -56,15 +56,17 @@ def words(output: str) -> str:
     return WORDS.get(output, output.replace("_gbp", "").replace("_", " ").capitalize())
 
 
-def unit_of(output: str, meta: dict | None = None) -> str:
+def unit_of(output: str, meta: dict | None = None, summed: bool = False) -> str:
+    """The output's unit; ``summed``: of its total over a period (a monthly flow summed is no longer per month)."""
     m = (meta or {}).get("output_metadata", {}).get(output)
-    if m:
-        return m["unit"]
-    return "GBP" if output.endswith("_gbp") else "persons"
+    unit = m["unit"] if m else ("GBP" if output.endswith("_gbp") else "persons")
+    if summed and m and m.get("aggregation") == "sum":
+        unit = unit.replace(" per month", "").replace("/month", "")
+    return unit
 
 
-def label_of(output: str, meta: dict | None = None) -> str:
-    return f"{words(output)} ({unit_of(output, meta)})"
+def label_of(output: str, meta: dict | None = None, summed: bool = False) -> str:
+    return f"{words(output)} ({unit_of(output, meta, summed)})"
 
 
 def month_dates(months) -> pd.DatetimeIndex:
@@ -158,27 +160,30 @@ def effect_summary_figure(effects, period: str | None = None) -> go.Figure:
     t = effects.table[effects.table["period"] == period]
     fig = go.Figure()
     single = m["mode"] == "single"
+    outputs = [o for o in m["outputs"] if o in set(t["output"])]
+    k = len(m["variants"])
     for i, arm in enumerate(m["variants"]):
-        w = t[t["arm"] == arm].pivot_table(index="output", columns="statistic", values="value", aggfunc="first")
-        w = w.reindex([o for o in m["outputs"] if o in w.index])
-        y = [words(o) for o in w.index]
+        w = t[t["arm"] == arm].pivot_table(index="output", columns="statistic", values="value", aggfunc="first").reindex(outputs)
+        y = np.arange(len(outputs)) + (i - (k - 1) / 2) * min(0.25, 0.8 / k)  # arms side by side on an output's row
         colour = OKABE_ITO[i % len(OKABE_ITO)]
+        text = [words(o) for o in outputs]
         if single:
-            fig.add_trace(go.Scatter(x=(w["ratio"] - 1) * 100, y=y, mode="markers", marker=dict(color=colour, size=9), name=arm))
+            fig.add_trace(go.Scatter(x=(w["ratio"] - 1) * 100, y=y, text=text, mode="markers", marker=dict(color=colour, size=9), name=arm,
+                                     hovertemplate="%{text}: %{x:+.0f}%<extra>" + arm + "</extra>"))  # fmt: skip
             continue
         mid = (w["ratio_q50"] - 1) * 100
         fig.add_trace(go.Scatter(
-            x=mid, y=y, mode="markers", marker=dict(color=colour, size=9), name=arm,
+            x=mid, y=y, text=text, mode="markers", marker=dict(color=colour, size=9), name=arm,
             error_x=dict(type="data", symmetric=False, array=(w["ratio_q95"] - 1) * 100 - mid,
                          arrayminus=mid - (w["ratio_q05"] - 1) * 100, color=colour, thickness=1.5),
-            hovertemplate="%{y}: %{x:+.0f}%<extra>" + arm + "</extra>",
+            hovertemplate="%{text}: %{x:+.0f}%<extra>" + arm + "</extra>",
         ))  # fmt: skip
     band = "one run each, hand-set values, no interval" if single else (
         f"median and 90% interval over {m['runs']} posterior draws, same draw and seed in every arm")
     fig.add_vline(x=0, line=dict(color="#777777", width=1))
     _layout(fig, f"Change against {m['baseline']}, {period}: {band}", "", x_title="change against the baseline (%)",
-            height=max(380, 60 + 34 * len(m["outputs"])))  # fmt: skip
-    fig.update_yaxes(autorange="reversed")
+            height=max(380, 60 + 34 * len(outputs)))  # fmt: skip
+    fig.update_yaxes(autorange="reversed", tickvals=list(range(len(outputs))), ticktext=[words(o) for o in outputs], zeroline=False)
     return fig
 
 
@@ -203,7 +208,7 @@ def effect_distribution_figure(effects, output: str, period: str | None = None) 
     fig.add_vline(x=0, line=dict(color="#777777", width=1))
     title = (f"Effect on {words(output).lower()}, {period}: each dot one posterior draw ({m['runs']}), variant minus "
              f"baseline with the same draw and seed; 'unpaired' pairs runs of different draws")  # fmt: skip
-    _layout(fig, title, "", x_title=f"effect ({unit_of(output, m)})", showlegend=False,
+    _layout(fig, title, "", x_title=f"effect ({unit_of(output, m, summed=True)} over the period)", showlegend=False,
             height=max(300, 120 + 70 * len(m["variants"])))  # fmt: skip
     return fig
 
@@ -237,7 +242,7 @@ def sweep_figure(sweep, output: str) -> go.Figure:
         name = "model" if second is None else f"{keys[1]} = {second:g}"
         add_band(fig, g[keys[0]].to_numpy(float), g, OKABE_ITO[i % len(OKABE_ITO)], name, prefix="level_")
     title = f"{words(output)}, {m['periods'][0]}, against {keys[0]} ({m['runs']} posterior draws; bands: posterior and stochastic)"
-    return _layout(fig, title, label_of(output, m), x_title=keys[0])
+    return _layout(fig, title, label_of(output, m, summed=True), x_title=keys[0])
 
 
 # ---------------------------------------------------------------- case histories
