@@ -26,7 +26,9 @@ def _bind(host: str, port: int) -> socket.socket:
         info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror:
         raise CorridorInputError(f"--host {host}: not an address of this machine; use 127.0.0.1") from None
-    sock = socket.socket(info[0], socket.SOCK_STREAM)
+    # the protocol number too: asyncio sets TCP_NODELAY on accepted connections only for IPPROTO_TCP
+    # sockets, and without it a keep-alive client waits ~40 ms for each response (Nagle + delayed ACK)
+    sock = socket.socket(info[0], info[1], info[2])
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(info[4])

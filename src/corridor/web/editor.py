@@ -15,11 +15,12 @@ so the form refuses exactly what ``corridor run`` refuses, with the same message
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import sys
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,13 @@ def field_of(message: str) -> str | None:
 
 
 def base_data(base: str, uploads: Path) -> dict:
-    """The raw (merged) scenario mapping an edit starts from."""
+    """The raw (merged) scenario mapping an edit starts from (a copy: callers may change it)."""
+    return copy.deepcopy(_base_data(base, uploads))
+
+
+@lru_cache(maxsize=64)
+def _base_data(base: str, uploads: Path) -> dict:
+    # read once: bundled scenarios do not change while serving, and an upload is named by its content
     m = UPLOAD_REF.match(base)
     if m:
         path = uploads / f"{m.group(1)}.yaml"
