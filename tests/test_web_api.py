@@ -179,6 +179,10 @@ def test_an_uploaded_file_is_validated_like_a_file_given_to_the_command_line(cli
     for name, (text, message) in bad.items():
         answer = client.post("/api/scenario/upload", files={"file": (name, text, "application/yaml")})
         assert answer.status_code == 400 and message in answer.json()["error"], (name, answer.text)
+    huge = client.post("/api/scenario/upload", files={"file": ("huge.yaml", b"#" * 5_000_000, "application/yaml")})
+    assert huge.status_code == 413 and "a scenario file may have at most 256 KiB" in huge.json()["error"]
+    streamed = client.post("/api/scenario/check", content=(b"x" * 10_000 for _ in range(100)), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413  # no declared length: counted as it arrives
     binary = client.post("/api/scenario/upload", files={"file": ("x.yaml", b"\xff\xfe\x00", "application/yaml")})
     assert binary.status_code == 400 and "not UTF-8" in binary.json()["error"]
 

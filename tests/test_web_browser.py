@@ -6,14 +6,11 @@ request to a host other than the server (the page must work offline).
 """
 
 import shutil
-import socket
-import threading
-import time
 from urllib.parse import urlsplit
 
 import pytest
 
-from corridor.web.app import create_app
+from corridor.web.cli import running_server
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
 
@@ -21,22 +18,8 @@ pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The workbench served by uvicorn on a free local port, in a thread of this process."""
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    app = create_app(tmp_path_factory.mktemp("runs"), slots=2, capacity=8)
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        assert time.time() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=15)
+    with running_server(tmp_path_factory.mktemp("runs"), slots=2, capacity=8) as url:
+        yield url
 
 
 def first_trace(page) -> str:

@@ -55,6 +55,40 @@ class JobRequest(BaseModel):
     life_events: bool = False
 
 
+MAX_BODY_BYTES = editor.MAX_UPLOAD_BYTES + 64 * 1024  # a scenario file and its multipart envelope
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self) -> None:
+        super().__init__(413, f"the request is over {MAX_BODY_BYTES // 1024} KiB; a scenario file may have at most {editor.MAX_UPLOAD_BYTES // 1024} KiB")
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a body over ``MAX_BODY_BYTES``, by its declared length or as it arrives,
+    so that an oversized upload is never read whole nor spooled to disk."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return await _error(413, BodyTooLarge().detail)(scope, receive, send)
+        received = 0
+
+        async def counted():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES:
+                raise BodyTooLarge()
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": message, "field": editor.field_of(message)}, status_code=status, headers=headers)
 
@@ -85,6 +119,7 @@ def create_app(runs_dir: str | Path = "runs", slots: int = 2, capacity: int = 16
 
     app = FastAPI(title="corridor workbench", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.registry, app.state.jobs = registry, jobs
+    app.add_middleware(BodyLimit)
 
     # ------------------------------------------------------------ errors
 

@@ -7,6 +7,10 @@ engine are imported only when the verb runs, so `corridor --help` stays fast.
 from __future__ import annotations
 
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -58,6 +62,31 @@ def serve_cmd(
     console.print(f"corridor workbench on http://{shown}:{port}/  (runs kept in {runs_dir}; Ctrl+C stops it)", highlight=False, soft_wrap=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     server.run(sockets=[sock])
+
+
+@contextmanager
+def running_server(runs_dir: str | Path, host: str = "127.0.0.1", port: int = 0, **options) -> Iterator[str]:
+    """The workbench served in a thread of this process (a notebook, a script, a browser test); yields its URL.
+
+    ``port=0`` takes a free port; ``options`` go to ``create_app`` (slots, capacity)."""
+    import uvicorn
+
+    from corridor.web.app import create_app
+
+    sock = _bind(host, port)
+    server = uvicorn.Server(uvicorn.Config(create_app(runs_dir, **options), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the workbench did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def register(app: typer.Typer) -> None:

@@ -172,7 +172,8 @@ function renderModules() {
   const root = $("#modules");
   root.replaceChildren();
   const levers = ["policy", "smuggling"]; // what a policy question changes first; then the mechanisms in order
-  const modules = [...state.base.modules].sort((a, b) => (levers.includes(b.module) - levers.includes(a.module)));
+  const rank = (m) => (levers.includes(m.module) ? levers.indexOf(m.module) : levers.length);
+  const modules = [...state.base.modules].sort((a, b) => rank(a) - rank(b));
   for (const module of modules) {
     const open = levers.includes(module.module);
     const details = el("details", { class: "module", open }, el("summary", { text: `${module.mechanism} ${module.title}` }));
