@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from corridor.exports import significant
 from corridor.mechanisms import PARAMETER_MODELS
 from corridor.scenario import load_scenario
-from corridor.web import editor
+from corridor.web import editor, library
 from corridor.web.app import create_app
 
 with warnings.catch_warnings():  # newer starlette prefers httpx2; httpx still works
@@ -239,6 +239,7 @@ def test_an_ensemble_and_a_comparison_run_in_the_background_and_show_intervals(c
     assert wait(client, ensemble["id"])["status"] == "done"
     view = client.get(f"/api/runs/{ensemble['id']}/view").json()
     assert all(c["interval"].startswith("90%: ") for c in view["cards"])
+    assert {o for o, _ in library.KEY_OUTPUTS} == {c["output"] for c in view["cards"]}
     assert any("observed" in json.dumps(f["data"]) for f in client.get(f"/api/runs/{ensemble['id']}/view", params={"output": "arrivals_small_boat"}).json()["figures"])
     assert wait(client, compare["id"])["status"] == "done"
     record = client.get(f"/api/runs/{compare['id']}").json()

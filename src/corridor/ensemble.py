@@ -51,6 +51,8 @@ RUN_OUTPUTS = [
     "price_lorry_gbp",
     "price_small_boat_gbp",
     "origin_young_men",
+    "smuggler_revenue_gbp",  # the workbench's key-number cards
+    "gang_revenue_gbp",
 ]
 
 

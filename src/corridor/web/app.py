@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from corridor import __version__
@@ -209,8 +210,12 @@ def create_app(runs_dir: str | Path = "runs", slots: int = 2, capacity: int = 16
     @app.post("/api/scenario/upload")
     async def upload(file: Annotated[UploadFile, File(description="a scenario YAML file")]) -> dict:
         content = await file.read(editor.MAX_UPLOAD_BYTES + 1)
-        base = editor.store_upload(content, file.filename or "upload.yaml", registry.uploads)
-        return editor.editor_view(editor.load_base(base, registry.uploads), base)
+
+        def validate() -> dict:  # parsing and validating take a while: off the event loop
+            base = editor.store_upload(content, file.filename or "upload.yaml", registry.uploads)
+            return editor.editor_view(editor.load_base(base, registry.uploads), base)
+
+        return await run_in_threadpool(validate)
 
     # ------------------------------------------------------------ jobs
 

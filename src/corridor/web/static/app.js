@@ -629,6 +629,7 @@ async function init() {
   $("#run").addEventListener("click", startJob);
   $("#output-select").addEventListener("change", () => state.followed && loadView(state.followed));
   $("#period-select").addEventListener("change", () => state.followed && loadView(state.followed));
+  $("#cases-box").addEventListener("toggle", () => $$("#cases .figure").forEach((f) => Plotly.Plots.resize(f)));
   $("#view-since").addEventListener("change", () => state.followed && loadView(state.followed));
   $("#view-until").addEventListener("change", () => state.followed && loadView(state.followed));
   window.addEventListener("popstate", () => runFromPath() && showRun(runFromPath()));
