@@ -75,10 +75,23 @@ def test_a_person_edits_runs_compares_and_downloads_without_leaving_the_server(s
         assert "out of bounds; set a value in [100, 100000]" in page.inner_text("#form-error")
         assert page.is_disabled("#run")
 
-        # the lever within bounds: a much cheaper boat crossing, run again, the chart changes
+        # the lever within bounds: a much cheaper boat crossing
         price.fill("500")
         price.press("Tab")
         page.wait_for_function("document.querySelector('#form-status').textContent.startsWith('valid: albania-uk-edited')")
+
+        # the returns agreement dragged on the timeline from December 2022 to early 2019
+        page.locator("#timeline").scroll_into_view_if_needed()
+        marker = page.locator('#timeline .marker[data-event="returns-agreement"]').bounding_box()
+        line = page.locator("#timeline").bounding_box()
+        page.mouse.move(marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(line["x"] + line["width"] * (7 * 12 + 1) / 227, marker["y"] + 5, steps=8)  # 2019-02
+        page.mouse.up()
+        page.wait_for_function("document.querySelector('input[aria-label=\"event returns-agreement month\"]').value.startsWith('2019')")
+        page.wait_for_function("document.querySelector('#form-status').textContent.startsWith('valid: albania-uk-edited')")
+
+        # run again: the chart changes
         assert page.is_enabled("#run")
         page.click("#run")
         second = wait_for_result(page, first)

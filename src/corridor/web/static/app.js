@@ -225,12 +225,24 @@ function renderTimeline() {
     const t = monthIndex(state.base.start, `${y}-01`);
     if (t >= 0) line.append(el("span", { class: "tick", style: `left:${(100 * t) / (n - 1)}%`, text: String(y) }));
   }
+  // events close in time go on separate lanes, so that every marker can be grabbed
+  const span = Math.ceil((16 / (line.clientWidth || 380)) * (n - 1)); // months a marker covers
+  const lanes = []; // per lane, the month of its last marker
+  const lane = {};
+  const byMonth = state.events.map((e, i) => [monthIndex(state.base.start, e.month), i]).sort((a, b) => a[0] - b[0]);
+  for (const [t, i] of byMonth) {
+    let k = lanes.findIndex((last) => t - last >= span);
+    if (k < 0) k = lanes.push(t) - 1;
+    lanes[k] = t;
+    lane[i] = k;
+  }
+  line.style.height = `${8 + 26 * Math.max(1, lanes.length)}px`;
   state.events.forEach((event, i) => {
     const t = monthIndex(state.base.start, event.month);
     const marker = el("button", {
       type: "button",
       class: `marker${event.enabled ? "" : " disabled"}${state.selectedEvent === i ? " selected" : ""}`,
-      style: `left:${(100 * t) / (n - 1)}%`,
+      style: `left:${(100 * t) / (n - 1)}%; bottom:${26 * lane[i]}px`,
       title: `${event.month} ${event.id}: ${settingsText(event)}`,
       "aria-label": `event ${event.id} in ${event.month}`,
       "data-event": event.id,
