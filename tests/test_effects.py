@@ -6,22 +6,18 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import write_short_scenario
+from conftest import CHEAP_LORRY, write_short_scenario
 
 from corridor.effects import load_effects, paired_effects, periods
 
 COPY = "name: short-copy\nextends: short.yaml\ndescription: the same scenario under another name\n"
-CHEAP = (
-    "name: cheap-lorry\nextends: short.yaml\ndescription: lorry crossings at GBP 4,000 from 2013\n"
-    "events:\n  - {id: cheap, month: 2013-01, set: {smuggling.lorry_base_price_gbp: 4000}}\n"
-)
 
 
 @pytest.fixture(scope="module")
 def scenarios(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scenarios")
     write_short_scenario(folder / "short.yaml")
-    for name, text in (("copy", COPY), ("cheap", CHEAP)):
+    for name, text in (("copy", COPY), ("cheap", CHEAP_LORRY)):
         (folder / f"{name}.yaml").write_text(text)
     return folder
 

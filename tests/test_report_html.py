@@ -5,22 +5,17 @@ import subprocess
 import sys
 
 import pytest
-from conftest import write_short_scenario
+from conftest import CHEAP_LORRY, write_short_scenario
 
 from corridor.effects import paired_effects
 from corridor.report_html import build_report, detect, write_report
-
-CHEAP = (
-    "name: cheap-lorry\nextends: short.yaml\ndescription: lorry crossings at GBP 4,000 from 2013\n"
-    "events:\n  - {id: cheap, month: 2013-01, set: {smuggling.lorry_base_price_gbp: 4000}, note: price war}\n"
-)
 
 
 @pytest.fixture(scope="module")
 def comparison(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
     short = write_short_scenario(folder / "short.yaml")
-    (folder / "cheap.yaml").write_text(CHEAP)
+    (folder / "cheap.yaml").write_text(CHEAP_LORRY)
     effects = paired_effects(short, [folder / "cheap.yaml"], runs=3, agents=1_000, seed=1, scheduler="sync", progress=False)
     return effects.write(folder / "cmp")
 

@@ -121,7 +121,7 @@ def _rebuild_persons(data: CaseData) -> None:
 
         demography = SimpleNamespace(**{k: e.value for k, e in scenario.parameters["demography"].items()})
         pop, _ = build_population(int(m["agents"]), scenario.n_months, demography, int(m["seed"]))
-    except Exception as exc:  # an older or newer run, or a changed population builder: say so, keep going
+    except (KeyError, TypeError, ValueError, AttributeError, CorridorInputError) as exc:  # another version's run: say so, go on
         data.notes.append(f"ages and regions: not available ({type(exc).__name__}: cannot rebuild the run's population)")
         return
     data.birth_month = pop.birth_month.astype(np.int32)

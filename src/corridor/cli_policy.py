@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from corridor.cli_analysis import _check_out
 from corridor.errors import CorridorInputError
 from corridor.exports import print_table, significant, stdout_console, write_json
 
@@ -29,14 +30,9 @@ JsonOpt = Annotated[Path | None, typer.Option("--json", help="Also write the res
 MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Print Markdown tables instead of terminal tables.")]
 
 
-def _check_out(out: Path) -> Path:
-    if out.exists() and not out.is_dir():
-        raise CorridorInputError(f"--out {out}: not a folder; choose a folder path")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CorridorInputError(f"--out {out}: cannot create folder ({exc.strerror}); choose a writable path") from None
-    return out
+def _lean(meta: dict) -> dict:
+    """Meta without the resolved scenarios (they stay in meta.json, for the report)."""
+    return {k: v for k, v in meta.items() if not k.startswith("resolved_scenario")}
 
 
 def emit(frame, title: str, markdown: bool, json_file, rich=None) -> None:
@@ -165,7 +161,7 @@ def compare_cmd(
     if json_file is not None:
         from corridor.exports import records
 
-        write_json({"meta": effects.meta, "effects": records(effects.table)}, json_file)
+        write_json({"meta": _lean(effects.meta), "effects": records(effects.table)}, json_file)
 
 
 def validation_frame(result: dict):
@@ -232,7 +228,7 @@ def sweep_cmd(
     if json_file is not None:
         from corridor.exports import records
 
-        write_json({"meta": m, "sweep": records(sweep.table)}, json_file)
+        write_json({"meta": _lean(m), "sweep": records(sweep.table)}, json_file)
 
 
 # ---------------------------------------------------------------- report, cases, export

@@ -49,11 +49,20 @@ WORDS = {
     "price_lorry_gbp": "Lorry crossing price",
     "price_small_boat_gbp": "Small-boat crossing price",
 }
-LAYOUT = dict(template="plotly_white", font=dict(size=12), margin=dict(l=70, r=20, t=70, b=50), height=380)
+LAYOUT = dict(
+    template="plotly_white", font=dict(size=12), margin=dict(l=70, r=20, t=70, b=110), height=420,
+    legend=dict(orientation="h", x=0, y=-0.22, yanchor="top"),  # below the chart, so the plot keeps its width
+)
 
 
 def words(output: str) -> str:
     return WORDS.get(output, output.replace("_gbp", "").replace("_", " ").capitalize())
+
+
+def in_sentence(output: str) -> str:
+    """The output's words inside a sentence: first letter lower-cased, proper nouns kept ('departures for the UK')."""
+    w = words(output)
+    return w if w.startswith("Albanians") else w[0].lower() + w[1:]
 
 
 def unit_of(output: str, meta: dict | None = None, summed: bool = False) -> str:
@@ -147,7 +156,12 @@ def predictive_vs_observed_figure(table: pd.DataFrame, series: str, runs: int | 
     add_observed(fig, obs, series + ".csv")
     band = "model, one run, no interval" if runs == 1 else f"model median and 90% interval ({runs} runs)"
     title = f"{series.replace('_', ' ')}: observed vs {band}"
-    return _layout(fig, title, "persons or GBP, as the series counts", x_title="period")
+    _layout(fig, title, "persons or GBP, as the series counts", x_title="period")
+    if len(x) and all(len(str(p)) == 4 for p in t["period"]):
+        fig.update_xaxes(tickformat="%Y", dtick="M12", tick0="2000-07-01")  # a year's tick where its point is
+    if len(x) == 1:  # one point: a year either side, not a zoom into microseconds
+        fig.update_xaxes(range=[x[0] - pd.Timedelta(days=365), x[0] + pd.Timedelta(days=365)])
+    return fig
 
 
 # ---------------------------------------------------------------- comparisons
@@ -206,7 +220,7 @@ def effect_distribution_figure(effects, output: str, period: str | None = None) 
             fig.add_trace(go.Box(x=cross_differences(base, v), name=f"{arm}: unpaired", marker_color=_rgba(colour, 0.45),
                                  boxpoints=False, hovertemplate="%{x:,.0f}<extra>unpaired</extra>"))  # fmt: skip
     fig.add_vline(x=0, line=dict(color="#777777", width=1))
-    title = (f"Effect on {words(output).lower()}, {period}: each dot one posterior draw ({m['runs']}), variant minus "
+    title = (f"Effect on {in_sentence(output)}, {period}: each dot one posterior draw ({m['runs']}), variant minus "
              f"baseline with the same draw and seed; 'unpaired' pairs runs of different draws")  # fmt: skip
     _layout(fig, title, "", x_title=f"effect ({unit_of(output, m, summed=True)} over the period)", showlegend=False,
             height=max(300, 120 + 70 * len(m["variants"])))  # fmt: skip
@@ -222,7 +236,7 @@ def monthly_effect_figure(effects, output: str) -> go.Figure:
         a = q[q["arm"] == arm].sort_values("month")
         add_band(fig, month_dates(a["month"]), a, OKABE_ITO[i % len(OKABE_ITO)], arm)
     fig.add_hline(y=0, line=dict(color="#777777", width=1))
-    title = f"Effect on {words(output).lower()} per month ({m['runs']} paired draws; bands: posterior and stochastic)"
+    title = f"Effect on {in_sentence(output)} per month ({m['runs']} paired draws; bands: posterior and stochastic)"
     return _layout(fig, title, f"variant minus baseline ({unit_of(output, m)} per month)")
 
 

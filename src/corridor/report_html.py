@@ -46,7 +46,7 @@ h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.25em;border-bottom:2px sol
 code,pre{background:#f4f4f4;border-radius:3px;padding:.1em .3em;font-size:.92em} pre{padding:.6em;white-space:pre-wrap}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em} th,td{border:1px solid #ccc;padding:.25em .5em;text-align:right;vertical-align:top}
 th{background:#eef4fa} td.l,th.l{text-align:left} .muted{color:#666;font-size:.9em} .chart{margin:1em 0}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:.5em}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:.5em} .grid>.chart{min-width:0;overflow:hidden}
 .timeline li{margin:.15em 0} .case{border-left:4px solid #0072B2;padding:.2em .8em;margin:.8em 0}
 """
 

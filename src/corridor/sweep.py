@@ -242,7 +242,7 @@ def response_figure_static(sweep: Sweep):
             ax.fill_between(x, g["level_q05"], g["level_q95"], color=color, alpha=0.15, lw=0)
             ax.fill_between(x, g["level_q25"], g["level_q75"], color=color, alpha=0.3, lw=0)
             ax.plot(x, g["level_q50"], color=color, marker="o", ms=3, label=None if second is None else f"{keys[1]} = {second:g}")
-        ax.set_title(label_of(output, sweep.meta), fontsize=9)
+        ax.set_title(label_of(output, sweep.meta, summed=True), fontsize=9)
         ax.set_xlabel(keys[0], fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
