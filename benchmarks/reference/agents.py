@@ -39,7 +39,6 @@ REMOVABLE = frozenset((ASYLUM_PENDING_STATE, UNDOCUMENTED, CRIMINAL_EXPLOITATION
 VULNERABLE = frozenset((UNDOCUMENTED, MISSING_FROM_CARE, ASYLUM_PENDING_STATE))
 
 LORRY, SMALL_BOAT = 0, 1
-MIN_DECISION_AGE_MONTHS, MAX_DECISION_AGE_MONTHS = 13 * 12, 50 * 12  # ages 13-49 may leave
 
 
 class Household:
@@ -126,7 +125,8 @@ class PersonAgent(Agent):
             model.count("deaths_other")
             self.die(DEAD_OTHER)
             return
-        if self.state == AT_ORIGIN and 18.0 <= age < 40.0:
+        d = model.p.demography
+        if self.state == AT_ORIGIN and d.emigration_min_age_years <= age < d.emigration_max_age_years + 1:
             if self.chance(model.p_emigrate):
                 self.state = EMIGRATED_ELSEWHERE
                 model.count("emigrated_elsewhere")
@@ -165,7 +165,8 @@ class PersonAgent(Agent):
             return
         model, t = self.model, self.model.t
         age_months = t - self.birth_month
-        if age_months < MIN_DECISION_AGE_MONTHS or age_months >= MAX_DECISION_AGE_MONTHS:
+        f = model.p.family
+        if age_months < f.decision_min_age_years * 12 or age_months >= (f.decision_max_age_years + 1) * 12:
             return
         p = self.leave_probability(t, age_months // 12)
         if p > 0.0 and self.chance(p):

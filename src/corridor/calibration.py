@@ -369,7 +369,7 @@ def write_outputs(
     summary.to_csv(out / "summary.csv", index=False, float_format="%.6g")
     pops = history.get_all_populations()
     meta = {
-        "corridor_version": __version__,
+        "version": __version__,
         "scenario": problem.scenario.name,
         "scenario_sha256": problem.scenario.sha256(),
         "until": problem.until,

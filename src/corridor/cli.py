@@ -142,10 +142,12 @@ def table(
 
     import duckdb
 
+    from corridor.results import output_kinds
+
     series, manifest = run_dir / "series.parquet", run_dir / "manifest.json"
     if not series.is_file() or not manifest.is_file():
         raise CorridorInputError(f"{run_dir}: no series.parquet and manifest.json; give a folder written by `corridor run`")
-    kinds = json.loads(manifest.read_text()).get("output_kinds", {})
+    kinds = output_kinds(json.loads(manifest.read_text()))
     names = [c.strip() for c in columns.split(",") if c.strip()]
     unknown = [c for c in names if c not in kinds]
     if unknown:

@@ -21,21 +21,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corridor import __version__
-from corridor.mechanisms.base import LEVEL
-from corridor.states import COUNTED_STATES, STOCK_COLUMNS, State
+from corridor.states import COUNTED_STATES, STOCK_OUTPUTS, State
 
 if TYPE_CHECKING:
     from corridor.engine import Simulation
 
-# outputs of MODEL.md that are stocks of a life-course state
-STOCK_ALIASES = {
-    "minors_in_care": State.IN_CARE,
-    "missing_from_care": State.MISSING_FROM_CARE,
-    "in_criminal_exploitation": State.CRIMINAL_EXPLOITATION,
-    "prison_population": State.IN_PRISON,
-    "asylum_pending": State.ASYLUM_PENDING,
-    "undocumented": State.UNDOCUMENTED,
-}
 LIFE_EVENT_COLUMNS = ["month_index", "person", "from_state", "to_state", "route"]
 
 
@@ -49,26 +39,21 @@ class Results:
     @classmethod
     def from_simulation(cls, sim: Simulation) -> Results:
         months = [sim.scenario.month_label(t) for t in range(sim.n_months)]
+        stock_of = {column: s for s, (column, _) in STOCK_OUTPUTS.items()}
         columns: dict[str, np.ndarray] = {"month": np.array(months)}
-        for name, kind in sim.output_kind.items():
-            values = sim.series[name]
-            columns[name] = values if kind == LEVEL else values * sim.scale
-        for alias, s in STOCK_ALIASES.items():
-            columns[alias] = sim.stocks[:, s] * sim.scale
-        for col, s in zip(STOCK_COLUMNS, COUNTED_STATES, strict=True):
-            columns[col] = sim.stocks[:, s] * sim.scale
+        for name, o in sim.outputs.items():
+            if name in stock_of:
+                values = sim.stocks[:, stock_of[name]]
+            elif o.total_of:
+                values = sum(sim.series[part] for part in o.total_of)
+            else:
+                values = sim.series[name]
+            columns[name] = values * sim.scale if o.scaled else values
         series = pd.DataFrame(columns)
-        agent_stocks = pd.DataFrame({col: sim.stocks[:, s] for col, s in zip(STOCK_COLUMNS, COUNTED_STATES, strict=True)})
+        agent_stocks = pd.DataFrame({STOCK_OUTPUTS[s][0]: sim.stocks[:, s] for s in COUNTED_STATES})
         agent_stocks.insert(0, "month", months)
-        life = None
-        if sim.record_events:
-            block = np.concatenate(sim.life_events) if sim.life_events else np.empty((0, 5), np.int32)
-            life = pd.DataFrame(block, columns=LIFE_EVENT_COLUMNS)
-            life.insert(1, "month", np.array(months)[life["month_index"].to_numpy()] if len(life) else [])
-            life["from_state"] = [State(s).name.lower() for s in life["from_state"]]
-            life["to_state"] = [State(s).name.lower() for s in life["to_state"]]
+        life = _life_events(sim, months) if sim.record_events else None
         manifest = {
-            "corridor_version": __version__,
             "version": __version__,
             "scenario": sim.scenario.name,
             "scenario_sha256": sim.scenario.sha256(),
@@ -81,7 +66,7 @@ class Results:
             "wall_seconds": round(sim.wall_seconds, 3),
             "python": platform.python_version(),
             "numpy": np.__version__,
-            "output_kinds": output_kinds(sim),
+            "outputs": {name: o.describe() for name, o in sim.outputs.items()},
             "resolved_scenario": sim.scenario.model_dump(mode="json"),
         }
         return cls(series=series, agent_stocks=agent_stocks, manifest=manifest, life_events=life)
@@ -96,16 +81,18 @@ class Results:
         return out
 
 
-def output_kinds(sim: Simulation) -> dict[str, str]:
-    """How each column aggregates over time: 'flow' (sum), 'stock' (last value) or 'level' (mean)."""
-    kinds = {name: ("level" if kind == LEVEL else "flow") for name, kind in sim.output_kind.items()}
-    kinds["population_total"] = "stock"
-    for name in (*STOCK_ALIASES, *STOCK_COLUMNS):
-        kinds[name] = "stock"
-    for name in ("origin_young_men", *(k for k in sim.output_kind if k.startswith("origin_young_men_"))):
-        kinds[name] = "stock"
-    kinds["debt_outstanding_gbp"] = "stock"
-    return kinds
+def _life_events(sim: Simulation, months: list[str]) -> pd.DataFrame:
+    block = np.concatenate(sim.life_events) if sim.life_events else np.empty((0, 5), np.int32)
+    life = pd.DataFrame(block, columns=LIFE_EVENT_COLUMNS)
+    life.insert(1, "month", np.array(months)[life["month_index"].to_numpy()] if len(life) else [])
+    life["from_state"] = [State(s).name.lower() for s in life["from_state"]]
+    life["to_state"] = [State(s).name.lower() for s in life["to_state"]]
+    return life
+
+
+def output_kinds(manifest: dict) -> dict[str, str]:
+    """How each column of a run aggregates over time ('flow', 'stock' or 'level'), from its manifest."""
+    return {name: o["kind"] for name, o in manifest.get("outputs", {}).items()}
 
 
 def _atomic(path: Path, write) -> None:

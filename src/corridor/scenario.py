@@ -73,11 +73,16 @@ class Prior(BaseModel):
         return self
 
 
+# a parameter's value as written in YAML; the mechanism's schema gives it its type
+# (a number, a whole number, a switch, a category) when the scenario is validated
+ParameterValue = bool | int | float | str
+
+
 class ParameterEntry(BaseModel):
     """One parameter: value, prior and where the number comes from."""
 
     model_config = ConfigDict(extra="forbid")
-    value: float
+    value: ParameterValue
     prior: Prior
     source: str
 
@@ -99,7 +104,7 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
     month: str
-    set: dict[str, float]
+    set: dict[str, ParameterValue]
     note: str = ""
     enabled: bool = True
 
@@ -140,19 +145,26 @@ class Scenario(BaseModel):
         k = (y * 12 + m - 1) + t
         return f"{k // 12:04d}-{k % 12 + 1:02d}"
 
-    def value(self, key: str) -> float:
+    def value(self, key: str) -> ParameterValue:
         module, name = key.split(".", 1)
         return self.parameters[module][name].value
 
-    def flat_values(self) -> dict[str, float]:
+    def values(self, module: str) -> dict[str, ParameterValue]:
+        """The values of one mechanism's parameters."""
+        return {k: e.value for k, e in self.parameters[module].items()}
+
+    def flat_values(self) -> dict[str, ParameterValue]:
         return {f"{m}.{k}": e.value for m, group in self.parameters.items() for k, e in group.items()}
 
     def with_values(self, values: dict[str, float]) -> Scenario:
-        """A copy with some parameter values replaced (for calibration and sensitivity)."""
+        """A copy with some parameter values replaced (for calibration and sensitivity).
+
+        Numbers drawn from a continuous prior are rounded for whole-number parameters."""
         data = self.model_dump()
         for key, v in values.items():
             module, name = _split_key(key, "parameter")
-            data["parameters"][module][name]["value"] = float(v)
+            field = PARAMETER_MODELS[module].model_fields[name]
+            data["parameters"][module][name]["value"] = round(float(v)) if field.annotation is int else v
         return validate_resolved(data, origin="override")
 
     def sha256(self) -> str:
@@ -189,11 +201,11 @@ def _one_line(exc: ValidationError, where: str) -> CorridorInputError:
     return CorridorInputError(f"{where}: {field}: {msg}{fix}")
 
 
-def _check_bounds(module: str, values: dict[str, float], where: str) -> None:
-    """Validate values against the module's schema (bounds and completeness)."""
+def _check_bounds(module: str, values: dict, where: str) -> dict:
+    """Validate values against the module's schema (types, bounds, completeness); return them typed."""
     model = PARAMETER_MODELS[module]
     try:
-        model.model_validate(values)
+        return model.model_validate(values).model_dump()
     except ValidationError as exc:
         err = exc.errors()[0]
         name = _loc(err)
@@ -202,11 +214,38 @@ def _check_bounds(module: str, values: dict[str, float], where: str) -> None:
             raise CorridorInputError(f"{where}: parameters.{module}.{name} is missing; add it with value, prior and source") from None
         if err["type"] == "extra_forbidden":
             raise _unknown_parameter(module, name, where) from None
-        lo, hi = _bounds(field)
+        if err["type"] in ("greater_than_equal", "less_than_equal"):
+            lo, hi = _bounds(field)
+            raise CorridorInputError(
+                f"{where}: parameters.{module}.{name} = {values.get(name)!r} is out of bounds; set a value in [{lo}, {hi}]"
+            ) from None
         raise CorridorInputError(
-            f"{where}: parameters.{module}.{name} = {values.get(name)!r} is out of bounds; "
-            f"set a value in [{lo}, {hi}]"
+            f"{where}: parameters.{module}.{name} = {values.get(name)!r} is not {_kind_of(field)}; {_how_to_write(field)}"
         ) from None
+
+
+def _is_number(field) -> bool:
+    return field.annotation in (int, float)
+
+
+def _kind_of(field) -> str:
+    if field.annotation is bool:
+        return "a switch"
+    if field.annotation is int:
+        return "a whole number"
+    if getattr(field.annotation, "__args__", None):
+        return "one of the allowed values"
+    return "a number"
+
+
+def _how_to_write(field) -> str:
+    if field.annotation is bool:
+        return "write true or false"
+    if field.annotation is int:
+        return "write a whole number, e.g. 12"
+    if getattr(field.annotation, "__args__", None):
+        return "write one of " + ", ".join(str(a) for a in field.annotation.__args__)
+    return "write a number, e.g. 0.5"
 
 
 def _bounds(field) -> tuple[Any, Any]:
@@ -253,7 +292,14 @@ def validate_resolved(data: dict, origin: str) -> Scenario:
             raise CorridorInputError(
                 f"{origin}: parameters.{module} is not a module; use one of: {', '.join(PARAMETER_MODELS)}"
             )
-        _check_bounds(module, {k: e.value for k, e in group.items()}, origin)
+        typed = _check_bounds(module, {k: e.value for k, e in group.items()}, origin)
+        for name, entry in group.items():
+            entry.value = typed[name]
+            if entry.prior.dist != "fixed" and not _is_number(PARAMETER_MODELS[module].model_fields[name]):
+                raise CorridorInputError(
+                    f"{origin}: parameters.{module}.{name}: a switch or a category cannot be drawn from a "
+                    f"{entry.prior.dist} prior; give it prior: {{dist: fixed}}"
+                )
     if scenario.n_months < 1:
         raise CorridorInputError(f"{origin}: end {scenario.end} is before start {scenario.start}; set end after start")
     _check_events(scenario, origin)
@@ -272,11 +318,11 @@ def _check_events(scenario: Scenario, origin: str) -> None:
             raise CorridorInputError(
                 f"{where}: month {event.month} is outside the horizon {scenario.start}..{scenario.end}; move it inside"
             )
-        for key, value in event.set.items():
+        for key, value in list(event.set.items()):
             module, name = _split_key(key, f"{where}: set")
             values = {k: e.value for k, e in scenario.parameters[module].items()}
             values[name] = value
-            _check_bounds(module, values, f"{where} sets {key}")
+            event.set[key] = _check_bounds(module, values, f"{where} sets {key}")[name]
 
 
 # ---------------------------------------------------------------- loading

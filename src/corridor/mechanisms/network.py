@@ -11,16 +11,16 @@ share of the region's young men who are in the UK.
 
 import numba as nb
 import numpy as np
-from pydantic import Field
 
-from corridor.mechanisms.base import LEVEL, Mechanism, MechanismParams
+from corridor.mechanisms.base import LEVEL, Mechanism, MechanismParams, Output, PersonArrays, Phase, Reads
 from corridor.states import REGIONS, UK_FIRST, UK_LAST
+from corridor.units import LogOdds, bounded
 
 
 class NetworkParams(MechanismParams):
-    b_ties_abroad: float = Field(ge=0, le=5, description="log-odds per log(1 + ties in the UK)")
-    b_household_abroad: float = Field(ge=0, le=5, description="log-odds if a household member is in the UK")
-    b_regional_exodus: float = Field(ge=0, le=30, description="log-odds per unit share of the region's young men in the UK")
+    b_ties_abroad: LogOdds = bounded(0, 5, "log-odds per log(1 + ties in the UK)")
+    b_household_abroad: LogOdds = bounded(0, 5, "log-odds if a household member is in the UK")
+    b_regional_exodus: LogOdds = bounded(0, 30, "log-odds per unit share of the region's young men in the UK")
 
 
 @nb.njit(cache=True)
@@ -69,42 +69,44 @@ def reverse_ties(tie_ptr, tie_idx):
 
 class Network(Mechanism):
     name = "network"
-    mechanism_id = "M2"
+    spec = "M2"
     Params = NetworkParams
-    outputs = {f"share_young_men_in_uk_{r}": LEVEL for r in REGIONS}
+    persons = PersonArrays(reads=("state", "household", "region", "tie_ptr", "tie_idx"))
+    reads = (
+        Reads("young_men", Phase.BEGIN),
+        Reads("household_in_uk", Phase.DECIDE, lag=1),
+    )
+    outputs = tuple(
+        Output(f"share_young_men_in_uk_{r}", LEVEL, "share", f"share of the young men of region {r} who are in the UK")
+        for r in REGIONS
+    )
 
-    def init(self, sim):
-        pop = sim.pop
-        sim.household_in_uk = np.zeros(pop.household_savings_gbp.shape[0], dtype=bool)
-        sim.exodus_share = np.zeros(len(REGIONS))
+    def init(self, ctx):
+        pop = ctx.pop
+        self.exodus_share = np.zeros(len(REGIONS))
         self.rev_ptr, self.rev_idx = reverse_ties(pop.tie_ptr, pop.tie_idx)
         self.was_in_uk = np.zeros(pop.capacity, dtype=bool)
         self.ties_in_uk_count = np.zeros(pop.capacity, dtype=np.int16)
         self.log1p_ties = np.log1p(np.arange(int(np.diff(pop.tie_ptr).max(initial=0)) + 1))
-        self._refresh(sim)
+        self._refresh(ctx)
 
-    def _refresh(self, sim):
-        _refresh_ties_in_uk(sim.pop.state, self.was_in_uk, self.rev_ptr, self.rev_idx, self.ties_in_uk_count)
+    def _refresh(self, ctx):
+        _refresh_ties_in_uk(ctx.pop.state, self.was_in_uk, self.rev_ptr, self.rev_idx, self.ties_in_uk_count)
 
-    def begin_month(self, sim, t):
-        self._refresh(sim)
-        ym = sim.young_men.astype(float)
-        sim.exodus_share = ym[:, 1] / np.maximum(ym.sum(axis=1), 1.0)
+    def begin_month(self, ctx, t):
+        self._refresh(ctx)
+        ym = ctx.shared.young_men.astype(float)
+        self.exodus_share = ym[:, 1] / np.maximum(ym.sum(axis=1), 1.0)
         for r, name in enumerate(REGIONS):
-            sim.level(f"share_young_men_in_uk_{name}", sim.exodus_share[r])
+            ctx.out.set(f"share_young_men_in_uk_{name}", self.exodus_share[r])
 
-    def ties_in_uk(self, sim, persons):
-        """Number of each person's ties who were in the UK at the start of the month."""
-        return self.ties_in_uk_count[persons]
+    def decision_terms(self, ctx, t, persons, logit):
+        p, pop = ctx.p, ctx.pop
+        logit += p.b_ties_abroad * self.log1p_ties[self.ties_in_uk_count[persons]]  # a table: counts are small
+        logit += p.b_household_abroad * ctx.shared.household_in_uk[pop.household[persons]]
+        logit += p.b_regional_exodus * self.exodus_share[pop.region[persons]]
 
-    def decision_terms(self, sim, t, persons, logit):
-        p = sim.p.network
-        pop = sim.pop
-        logit += p.b_ties_abroad * self.log1p_ties[self.ties_in_uk(sim, persons)]  # a table: counts are small
-        logit += p.b_household_abroad * sim.household_in_uk[pop.household[persons]]
-        logit += p.b_regional_exodus * sim.exodus_share[pop.region[persons]]
-
-    def max_decision_term(self, sim, t):
-        p = sim.p.network
+    def max_decision_term(self, ctx, t):
+        p = ctx.p
         most_ties = self.log1p_ties[int(self.ties_in_uk_count.max())]
-        return p.b_ties_abroad * most_ties + p.b_household_abroad + p.b_regional_exodus * float(sim.exodus_share.max())
+        return p.b_ties_abroad * most_ties + p.b_household_abroad + p.b_regional_exodus * float(self.exodus_share.max())
