@@ -14,8 +14,6 @@ wall time, and page latency (median, 95th percentile, maximum) idle and under lo
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -24,18 +22,14 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.machine import describe  # noqa: E402
+
 PAGES = {"page": "/", "editor": "/api/scenarios/albania-uk", "jobs": "/api/jobs", "script": "/static/app.js"}
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return platform.processor() or "unknown CPU"
 
 
 def free_port() -> int:
@@ -120,7 +114,7 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=30)
     done = statuses.count("done")
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores (shared with other users while measured)")
+    print(f"machine: {describe()} (at the end; shared with other users)")
     print(f"{args.runs} quick runs of {args.agents:,} agents submitted at once, {args.parallel} computed at a time")
     print(f"accepted: {len(ids)}/{args.runs} in {submit_s:.2f} s; finished: {done}/{args.runs}; views served: {views.count(200)}/{args.runs}")
     print(f"wall time until the last run finished: {wall:.1f} s ({wall / args.runs:.2f} s per run)")

@@ -107,6 +107,9 @@ def test_every_parameter_gets_a_control_with_the_bounds_of_its_schema_and_its_so
     price = shown["smuggling.lorry_base_price_gbp"]
     assert (price["control"], price["minimum"], price["maximum"], price["unit"]) == ("number", 100, 100_000, "GBP")
     assert "returns-agreement" in shown["policy.returns_agreement"]["events"]
+    assert shown["policy.returns_agreement"]["control"] == "boolean"  # a switch, not a number
+    region = shown["policy.investment_region"]
+    assert region["control"] == "category" and region["options"] == ["north", "tirana_durres", "centre_south"]
 
 
 def test_booleans_integers_and_categories_each_get_their_own_control():
@@ -143,7 +146,8 @@ def test_an_edited_scenario_round_trips_to_a_yaml_file_that_corridor_run_accepts
     moved = next(e for e in events if e["id"] == "returns-agreement")
     moved["month"] = "2019-06"
     events.append({"id": "price-war", "month": "2024-01", "set": {"smuggling.small_boat_base_price_gbp": 1500}, "note": "", "enabled": True})
-    edit = {"base": "albania-uk", "name": "my-policy", "values": {"policy.corruption_leakage": 0.1}, "events": events}
+    values = {"policy.corruption_leakage": 0.1, "policy.fiscal_amnesty": True, "policy.investment_region": "tirana_durres"}
+    edit = {"base": "albania-uk", "name": "my-policy", "values": values, "events": events}
     checked = client.post("/api/scenario/check", json=edit).json()
     assert checked["ok"], checked
     download = client.post("/api/scenario/yaml", json=edit)
@@ -157,6 +161,9 @@ def test_an_edited_scenario_round_trips_to_a_yaml_file_that_corridor_run_accepts
     assert by_id["returns-agreement"].month == "2019-06" and by_id["price-war"].month == "2024-01"
     assert by_id["tiktok-ads-2023"].enabled is False
     assert loaded.value("policy.corruption_leakage") == 0.1
+    assert loaded.value("policy.fiscal_amnesty") is True and loaded.value("policy.investment_region") == "tirana_durres"
+    wrong = client.post("/api/scenario/check", json={**edit, "values": {"policy.returns_agreement": "sometimes"}}).json()
+    assert wrong["ok"] is False and wrong["field"] == "policy.returns_agreement"
     cli = subprocess.run([sys.executable, "-m", "corridor", "scenarios", "validate", str(path)], capture_output=True, text=True)
     assert cli.returncode == 0 and "ok: my-policy" in cli.stdout
 

@@ -3,8 +3,8 @@
 Controls are generated from the JSON schema of each mechanism's pydantic
 ``Params`` model (``corridor.mechanisms.PARAMETER_MODELS``): a number field gets
 a numeric input with its bounds, an integer a stepped one, a boolean a checkbox
-and a ``Literal`` category a choice. Units, priors and sources come from the same
-helpers as ``corridor scenarios show``.
+and a ``Literal`` category a choice. The unit is the one the parameter's type
+declares in that schema; priors are written as ``corridor scenarios show`` writes them.
 
 An edit is a base (a bundled scenario, or an uploaded file kept in the runs
 directory) plus changed values and the full list of events. It is turned into
@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from corridor.errors import CorridorInputError
 from corridor.mechanisms import MECHANISMS
-from corridor.paramdoc import _order, _prior, _unit
+from corridor.paramdoc import _order, _prior
 from corridor.scenario import (
     Scenario,
     _deep_merge,
@@ -83,14 +83,14 @@ def _control(prop: dict) -> dict:
 
 def _module_title(cls) -> str:
     doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()
-    return doc[0].removeprefix(f"{cls.mechanism_id} ").rstrip(".") if doc else cls.name
+    return doc[0].removeprefix(f"{cls.spec} ").rstrip(".") if doc else cls.name
 
 
 @cache
 def parameter_schema() -> list[dict]:
     """Modules in mechanism order, each with its parameters' controls, units and descriptions."""
     modules = []
-    for cls in sorted(MECHANISMS, key=lambda c: _order(c.mechanism_id)):
+    for cls in sorted(MECHANISMS, key=lambda c: _order(c.spec)):
         props = cls.Params.model_json_schema()["properties"]
         fields = []
         for name, field in cls.Params.model_fields.items():
@@ -98,12 +98,12 @@ def parameter_schema() -> list[dict]:
                 {
                     "key": f"{cls.name}.{name}",
                     "name": name,
-                    "unit": _unit(name, field),
+                    "unit": props[name].get("unit", ""),
                     "description": field.description or "",
                     **_control(props[name]),
                 }
             )
-        modules.append({"module": cls.name, "mechanism": cls.mechanism_id, "title": _module_title(cls), "parameters": fields})
+        modules.append({"module": cls.name, "mechanism": cls.spec, "title": _module_title(cls), "parameters": fields})
     return modules
 
 
