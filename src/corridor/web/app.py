@@ -6,8 +6,9 @@ Every endpoint is a thin shell: scenarios are resolved by ``corridor.web.editor`
 (the library's own functions), and paths are built only by the registry.
 
 Errors reach the page as JSON ``{"error": one line, "field": parameter or null}``:
-bad input 400, unknown run 404, a full queue 503; an unexpected exception is
-logged on the server and answered with one line, never a traceback.
+bad input 400 (422 for a request of the wrong shape), unknown run 404, a body over
+the size limit 413, a full queue 503; an unexpected exception is logged on the
+server and answered with one line, never a traceback.
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ def bundled_scenarios() -> list[dict]:
 
 
 def create_app(runs_dir: str | Path = "runs", slots: int = 2, capacity: int = 16, scheduler: str = "sync") -> FastAPI:
-    """The workbench app over one runs directory; ``slots`` runs at a time, ``capacity`` waiting or running."""
+    """The workbench app over one runs directory: ``slots`` runs computed at a time, ``capacity`` waiting or
+    running at most; ``scheduler`` is where ensembles and comparisons run their draws (a Dask scheduler
+    address, as ``corridor ensemble --scheduler``; "sync", the default, runs them in the job's own process)."""
     registry = Registry(runs_dir)
     jobs = JobQueue(registry, slots=slots, capacity=capacity)
 

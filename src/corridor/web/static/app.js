@@ -103,7 +103,12 @@ function scheduleCheck() {
 
 async function check() {
   const seq = ++state.checkSeq;
-  const answer = await postJson("/api/scenario/check", currentEdit());
+  let answer;
+  try {
+    answer = await postJson("/api/scenario/check", currentEdit());
+  } catch (e) {
+    answer = { ok: false, error: e.message, field: e.field };
+  }
   if (seq !== state.checkSeq) return; // a later edit is being checked
   if (!answer.ok) {
     state.valid = false;
@@ -503,9 +508,18 @@ function navigate(runId) {
 
 async function showRun(runId) {
   state.followed = runId;
-  const record = await api(`/api/runs/${runId}`);
   const box = $("#results");
   box.hidden = false;
+  let record;
+  try {
+    record = await api(`/api/runs/${runId}`);
+  } catch (e) {
+    $("#result-title").textContent = "Results";
+    $("#view-error").hidden = false;
+    $("#view-error").textContent = e.message;
+    return;
+  }
+  $("#view-error").hidden = true;
   $("#result-title").textContent = `${{ run: "Quick run", ensemble: "Ensemble", compare: "Comparison" }[record.kind]}: ${(record.arms || [record.scenario]).join(" vs ")}`;
   const runs = record.kind === "run" ? "one run" : `${record.runs} runs, posterior ${record.posterior}`;
   $("#result-meta").textContent =
