@@ -204,6 +204,8 @@ def test_a_quick_run_is_kept_in_the_registry_with_its_manifest_and_downloads(cli
     assert (record["seed"], record["agents"]) == (manifest["seed"], manifest["agents"]) == (3, SMALL)
     assert record["scenario_sha256"] == manifest["scenario_sha256"] and record["version"] == manifest["version"]
     assert quick_run in [r["id"] for r in client.get("/api/runs").json()]
+    listed = {j["id"]: j for j in client.get("/api/jobs").json()}
+    assert listed[quick_run]["status"] == "done" and listed[quick_run]["label"] == "quick run of albania-uk-edited (1,000 agents)"
     assert client.get(f"/runs/{quick_run}").status_code == 200
     series = pd.read_parquet(runs_dir / quick_run / "series.parquet")
     parquet = client.get(f"/api/runs/{quick_run}/download/parquet")
@@ -382,6 +384,7 @@ def test_a_restarted_server_marks_runs_it_left_unfinished(tmp_path):
     with TestClient(create_app(tmp_path)) as c:
         record = c.get(f"/api/runs/{run_id}").json()
         assert record["status"] == "failed" and "server stopped" in record["error"]
+        assert c.get(f"/api/jobs/{run_id}").json()["error"] == record["error"]  # from the registry, not memory
 
 
 def test_the_html_report_is_one_click_away(client, quick_run, runs_dir):
