@@ -320,6 +320,15 @@ _register_analysis()
 cli_policy.register(app)  # compare, sweep, report --html, cases, export
 
 
+def _register_serve() -> None:
+    from corridor.web.cli import register
+
+    register(app)
+
+
+_register_serve()  # serve: the web workbench
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)

@@ -51,6 +51,8 @@ RUN_OUTPUTS = [
     "price_lorry_gbp",
     "price_small_boat_gbp",
     "origin_young_men",
+    "smuggler_revenue_gbp",  # the workbench's key-number cards
+    "gang_revenue_gbp",
 ]
 
 
@@ -123,14 +125,22 @@ def map_runs(task, args: list[tuple], scheduler: str | None, workers: int, label
 
     ``scheduler``: None or "local" (a LocalCluster of ``workers`` processes), "threads" or
     "sync" (no cluster), or a scheduler address. Positional arguments listed in ``shared``
-    are the same object in every task (a scenario) and are sent to the workers once."""
+    are the same object in every task (a scenario) and are sent to the workers once.
+    ``progress`` may also be a callable ``(done, total)``, called instead of drawing a bar."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     results: list = [None] * len(args)
     columns = (TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, disable=not progress, console=Console(stderr=True)) as bar:  # stdout stays for results
+    report = progress if callable(progress) else None
+    with Progress(*columns, disable=not progress or report is not None, console=Console(stderr=True)) as bar:  # stdout stays for results
         bar_task = bar.add_task("runs", total=len(args))
+
+        def advance(done: int) -> None:
+            bar.update(bar_task, completed=done)
+            if report is not None:
+                report(done, len(args))
+
         client = _client(scheduler, workers)
         try:
             if client is None:
@@ -141,7 +151,7 @@ def map_runs(task, args: list[tuple], scheduler: str | None, workers: int, label
                 for lo in range(0, len(args), step):  # in chunks, so that the bar moves
                     chunk = [dask.delayed(task)(*a) for a in args[lo : lo + step]]
                     results[lo : lo + step] = dask.compute(*chunk, scheduler=sched)
-                    bar.update(bar_task, completed=min(lo + step, len(args)))
+                    advance(min(lo + step, len(args)))
             else:
                 from dask.distributed import as_completed
 
@@ -154,7 +164,7 @@ def map_runs(task, args: list[tuple], scheduler: str | None, workers: int, label
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()
                     done += 1
-                    bar.update(bar_task, completed=done)
+                    advance(done)
         finally:
             if client is not None:
                 cluster = client.cluster if scheduler in (None, "", "local", "processes") else None

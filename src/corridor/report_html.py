@@ -184,9 +184,21 @@ def _observed_frames() -> dict[str, pd.DataFrame]:
 # ---------------------------------------------------------------- the five kinds
 
 
-def _run_sections(folder: Path, coverage) -> tuple[str, dict, list]:
+def run_against_record(series: pd.DataFrame) -> pd.DataFrame:
+    """One run's expected observed values (observation model at its prior medians) beside the observations,
+    in the columns of ``validation.predictive_table``; q05 = q50 = q95, since one run has no interval."""
     from corridor.observed import default_factors, expected_observed, load_mapping, load_observed
 
+    mapping, observed = load_mapping(), load_observed()
+    frames = []
+    for name, values in expected_observed(series, mapping, observed, default_factors(mapping)).items():
+        t = observed[name].frame[["period", "year", "value"]].rename(columns={"value": "observed"}).assign(series=name)
+        t["q05"] = t["q50"] = t["q95"] = values
+        frames.append(t.dropna(subset=["q50"]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _run_sections(folder: Path, coverage) -> tuple[str, dict, list]:
     series = pd.read_parquet(folder / "series.parquet")
     manifest = json.loads((folder / "manifest.json").read_text()) if (folder / "manifest.json").is_file() else {}
     from corridor.exports import output_metadata
@@ -198,16 +210,11 @@ def _run_sections(folder: Path, coverage) -> tuple[str, dict, list]:
     sections = []
     charts = [figure_html(F.run_series_figure(series, o, meta)) for o in MAIN_OUTPUTS if o in series.columns]
     sections.append(("Monthly outputs", "<div class='grid'>" + "".join(charts) + "</div>"))
-    mapping, observed = load_mapping(), load_observed()
-    expected = expected_observed(series, mapping, observed, default_factors(mapping))
+    record = run_against_record(series)
     frames = _observed_frames()
     obs_charts = []
-    for name, values in expected.items():
-        t = observed[name].frame[["period", "year", "value"]].rename(columns={"value": "observed"}).assign(series=name)
-        t["q05"] = t["q50"] = t["q95"] = values
-        t = t.dropna(subset=["q50"])
-        if len(t):
-            obs_charts.append(figure_html(F.predictive_vs_observed_figure(t, name, 1, frames[name].set_index("period").loc[t["period"], "source"].tolist())))
+    for name, t in record.groupby("series", sort=False):
+        obs_charts.append(figure_html(F.predictive_vs_observed_figure(t, name, 1, frames[name].set_index("period").loc[t["period"], "source"].tolist())))
     sections.append(("Against the record (one run, observation model applied)", "<div class='grid'>" + "".join(obs_charts) + "</div>"))
     if (folder / "life_events.parquet").is_file():
         sections.append(("Synthetic case histories", cases_html(folder)))
