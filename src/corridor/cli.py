@@ -11,6 +11,8 @@ Paths and folders are checked before any simulation starts.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sys
 import traceback
@@ -386,9 +388,9 @@ def run_cli(args: list[str] | None = None) -> int:
     The tests call it in-process; ``main`` is the installed ``corridor`` command."""
     args = sys.argv[1:] if args is None else list(args)
     _options["debug"] = os.environ.get("CORRIDOR_DEBUG", "") not in ("", "0")
-    command = typer.main.get_command(app)
+    command = _click_command()
     try:
-        with command.make_context("corridor", args) as ctx:
+        with command.make_context("corridor", args) as ctx, _quiet_libraries():
             command.invoke(ctx)
         return 0
     except typer.Exit as exc:  # --help, and commands that stop early on purpose
@@ -418,6 +420,28 @@ def run_cli(args: list[str] | None = None) -> int:
         return 1
 
 
+@contextlib.contextmanager
+def _quiet_libraries(restore: bool = True):
+    """Silence the log records of the libraries under the runs (Dask, tornado, asyncio, pyabc): a lost
+    cluster logs tracebacks of reconnection attempts that say less than the one line the boundary
+    prints. ``--debug`` shows them."""
+    import logging
+
+    if not _options["debug"]:
+        logging.disable(logging.ERROR)
+    try:
+        yield
+    finally:
+        if restore:
+            logging.disable(logging.NOTSET)
+
+
+@functools.cache
+def _click_command():
+    """The click command of the Typer app, built once (it takes tens of milliseconds)."""
+    return typer.main.get_command(app)
+
+
 def _error_line(message: str, prefix: str = "error: ") -> None:
     """One line on stderr: newlines and control characters of user input never split it."""
     text = " ".join(str(message).split())
@@ -429,6 +453,10 @@ def _error_line(message: str, prefix: str = "error: ") -> None:
 
 def main() -> None:
     """The ``corridor`` command."""
+    debug = "--debug" in sys.argv[1:] or os.environ.get("CORRIDOR_DEBUG", "") not in ("", "0")
+    if not debug:  # for the whole process: a cluster's client may still log from its thread as the command ends
+        with _quiet_libraries(restore=False):
+            pass
     try:
         code = run_cli()
     except Exception:  # a bug: show it whole, and say so in the last line

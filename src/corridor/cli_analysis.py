@@ -27,7 +27,9 @@ ClusterOpt = Annotated[
     str | None, typer.Option("--cluster", help="slurm: start the workers as SLURM jobs (dask-jobqueue); --workers jobs.")
 ]
 WorkerWaitOpt = Annotated[
-    float, typer.Option("--worker-wait", min=1, max=86_400, help="Seconds to wait for a worker when the cluster has none.")
+    float | None,
+    typer.Option("--worker-wait", min=1, max=86_400, help="Seconds to wait for a worker when the cluster has none "
+                 "[default: 120; 3600 with --cluster slurm]."),
 ]
 
 
@@ -39,7 +41,7 @@ def calibrate_cmd(
     population: Annotated[int | None, typer.Option("--population", min=5, max=100_000, help="ABC-SMC population size.")] = None,
     generations: Annotated[int | None, typer.Option("--generations", min=1, max=1000, help="Total ABC-SMC generations.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=1024, help="Worker processes (or SLURM jobs).")] = 2,
-    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed of the sampler.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed of the sampler.")] = 0,
     scheduler: SchedulerOpt = None,
     cluster: ClusterOpt = None,
 ) -> None:
@@ -68,9 +70,9 @@ def ensemble_cmd(
     scheduler: SchedulerOpt = None,
     agents: Annotated[int, typer.Option("--agents", min=100, max=20_000_000, help="Agents per run.")] = 20_000,
     workers: Annotated[int, typer.Option("--workers", min=1, max=1024, help="Local worker processes (or SLURM jobs).")] = 2,
-    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
     cluster: ClusterOpt = None,
-    worker_wait: WorkerWaitOpt = 120.0,
+    worker_wait: WorkerWaitOpt = None,
 ) -> None:
     """Posterior-predictive ensemble (default posterior: all-years) -> quantiles.parquet; resumable."""
     from corridor.ensemble import ensemble_to_folder
@@ -90,7 +92,7 @@ def validate_cmd(
     runs: Annotated[int, typer.Option("--runs", min=2, max=1_000_000, help="Runs of the ensemble.")] = 40,
     agents: Annotated[int, typer.Option("--agents", min=100, max=20_000_000, help="Agents per run.")] = 20_000,
     scheduler: SchedulerOpt = None,
-    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
 ) -> None:
     """Validate the posterior-predictive ensemble (default posterior: until-2020) from a year on."""
     from corridor.cluster import check_scheduler

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
+import signal
 import sys
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from corridor import __version__
@@ -33,7 +36,7 @@ ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx)://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+
 CONNECT_TIMEOUT = "10s"
 LOOPBACK = "127.0.0.1"
 # corridor's SLURM defaults; Dask's jobqueue.slurm configuration overrides them
-SLURM_DEFAULTS = {"memory": "4GiB", "walltime": "04:00:00", "job_name": "corridor-worker"}
+SLURM_DEFAULTS = {"memory": "4GiB", "job_name": "corridor-worker"}
 
 
 def check_scheduler(scheduler: str | None, cluster: str | None = None) -> str:
@@ -43,6 +46,11 @@ def check_scheduler(scheduler: str | None, cluster: str | None = None) -> str:
             raise CorridorInputError(f"--cluster {cluster}: not offered; use one of: {', '.join(CLUSTERS)}")
         if scheduler not in (None, ""):
             raise CorridorInputError("--cluster and --scheduler: give one of them, not both")
+        if shutil.which("sbatch") is None:
+            raise CorridorInputError(
+                "--cluster slurm: sbatch is not on this machine; run corridor on the cluster's login node, "
+                "or start workers yourself and give --scheduler ADDRESS"
+            )
         return cluster
     if scheduler in (None, "", "processes", "local"):
         return "local"
@@ -72,20 +80,12 @@ def executor(scheduler: str | None, workers: int = 2, cluster: str | None = None
     if mode in NO_CLUSTER:
         yield Executor(mode, max(1, workers))
         return
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     started = None
     if mode == "local":
-        started = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host=LOOPBACK,
-            dashboard_address=None,  # the scheduler's web server (dashboard off) and the workers' on 127.0.0.1
-            scheduler_kwargs={"dashboard": False, "dashboard_address": f"{LOOPBACK}:0"},
-            worker_dashboard_address=f"{LOOPBACK}:0",
-            silence_logs=logging.ERROR,
-        )
+        with _children_ignore_sigint():
+            started = _local_cluster(workers)
         client = Client(started)
     elif mode == "slurm":
         started = slurm_cluster()
@@ -96,10 +96,42 @@ def executor(scheduler: str | None, workers: int = 2, cluster: str | None = None
     try:
         _check_versions(client, mode)
         yield Executor("address" if started is None else mode, workers, client, str(client.scheduler.address))
-    finally:
-        client.close()
+    finally:  # a cluster that failed may fail to close too: that must not hide why it failed
+        with suppress(Exception):
+            client.close()
         if started is not None:
-            started.close()
+            with suppress(Exception):
+                started.close()
+
+
+def _local_cluster(workers: int):
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host=LOOPBACK,
+        dashboard_address=None,  # the scheduler's web server (dashboard off) and the workers' on 127.0.0.1
+        scheduler_kwargs={"dashboard": False, "dashboard_address": f"{LOOPBACK}:0"},
+        worker_dashboard_address=f"{LOOPBACK}:0",
+        silence_logs=logging.ERROR,
+    )
+
+
+@contextmanager
+def _children_ignore_sigint():
+    """Worker processes started in the block inherit an ignored SIGINT (Python then never turns it into
+    KeyboardInterrupt): Ctrl-C in a terminal reaches the whole process group, and only this process
+    should answer it, by stopping the workers and saying so in one line."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _connect(address: str):

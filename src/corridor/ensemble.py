@@ -41,7 +41,8 @@ from corridor.scenario import Scenario, load_scenario
 RETRIES = 2  # a task that fails runs again (a lost worker's tasks move elsewhere anyway)
 ALLOWED_FAILURES = 3  # Dask's default: workers a task may take down before it is given up
 POLL_S = 1.0
-WORKER_WAIT_S = 120.0  # how long a cluster may have no worker before the ensemble gives up
+WORKER_WAIT_S = {"slurm": 3600.0}  # how long a cluster may have no worker before giving up (SLURM jobs queue)
+DEFAULT_WORKER_WAIT_S = 120.0
 META = "meta.json"
 FILES = ("quantiles.parquet", "observables.parquet", "runs.parquet")
 QUANTILES = {"q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q95": 0.95}
@@ -122,13 +123,13 @@ def _one_run(scenario: Scenario, params: dict[str, float], agents: int, seed: in
 def map_runs(task, args: list[tuple], scheduler: str | None = None, workers: int = 2, label: str = "runs",
              progress: bool = True, shared: tuple[int, ...] = (), *, executor: Executor | None = None,
              done: dict[int, object] | None = None, on_result=None, retries: int = RETRIES,
-             worker_wait_s: float = WORKER_WAIT_S) -> list:
+             worker_wait_s: float | None = None) -> list:
     """``[task(*a) for a in args]`` over Dask, in the order of ``args``, with a progress bar.
 
     ``scheduler``: "local" or None (a LocalCluster of ``workers`` processes), "threads" or
     "sync" (no cluster), or a scheduler address; or an open ``executor`` (see
     ``corridor.cluster``) shared by several calls. Positional arguments listed in ``shared``
-    are the same object in every task (a scenario) and are sent to the workers once.
+    are the same object in every task (a scenario) and are sent to the cluster once.
 
     Resuming: tasks whose index is in ``done`` are not run again (their results are taken
     from it); ``on_result(i, result)`` is called here, as each task finishes, to keep it.
@@ -157,7 +158,8 @@ def map_runs(task, args: list[tuple], scheduler: str | None = None, workers: int
             if ex.client is None:
                 _run_locally(task, args, todo, ex, finished)
             else:
-                _run_on_cluster(task, args, todo, ex, shared, finished, retries, worker_wait_s, len(args))
+                wait_s = worker_wait_s or WORKER_WAIT_S.get(ex.mode, DEFAULT_WORKER_WAIT_S)
+                _run_on_cluster(task, args, todo, ex, shared, finished, retries, wait_s, len(args))
     return results
 
 
@@ -188,7 +190,13 @@ def _run_on_cluster(task, args, todo, ex: Executor, shared, finished, retries, w
     where = ex.address or ex.mode
     n_done = total - len(todo)
     try:
-        scattered = {k: client.scatter(args[todo[0]][k], broadcast=True, hash=False) for k in shared}
+        client.wait_for_workers(1, timeout=worker_wait_s)
+    except TimeoutError:
+        raise _no_workers(where, worker_wait_s, n_done, total) from None
+    try:
+        # a shared argument is a task returning it, not scattered data: when every worker holding it is
+        # lost, the scheduler computes it again from the task instead of giving up on all the runs
+        scattered = {k: client.submit(_shared_value, args[todo[0]][k], pure=False) for k in shared}
         futures = {}
         for i in todo:
             a = tuple(scattered.get(k, v) for k, v in enumerate(args[i]))
@@ -218,6 +226,10 @@ def _run_on_cluster(task, args, todo, ex: Executor, shared, finished, retries, w
         raise
 
 
+def _shared_value(value):
+    return value
+
+
 def _result(future, i: int, where: str):
     """The task's value; its own error as it was raised; a lost task as a cluster failure."""
     from distributed import KilledWorker
@@ -241,21 +253,25 @@ def _watch_workers(client, where: str, since, wait_s: float, n_done: int, total:
     if since is None:
         return now
     if now - since > wait_s:
-        raise ClusterError(
-            f"{where}: no Dask worker for {wait_s:.0f} s ({n_done} of {total} runs finished); "
-            "start workers (dask worker ADDRESS) and rerun the same command to continue"
-        )
+        raise _no_workers(where, wait_s, n_done, total)
     return since
+
+
+def _no_workers(where: str, wait_s: float, n_done: int, total: int) -> ClusterError:
+    return ClusterError(
+        f"{where}: no Dask worker for {wait_s:.0f} s ({n_done} of {total} runs finished); "
+        "start workers (dask worker ADDRESS) and rerun the same command to continue"
+    )
 
 
 _LOST = (CancelledError, OSError, TimeoutError)  # CommClosedError is an OSError
 
 
 def _lost(where: str, exc: BaseException, n_done: int, total: int) -> ClusterError:
-    reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+    reason = " ".join(str(exc).split())[:100] or type(exc).__name__
     return ClusterError(
-        f"{where}: lost the Dask scheduler ({type(exc).__name__}: {reason}) after {n_done} of {total} runs; "
-        "restart the cluster and rerun the same command to continue"
+        f"{where}: the Dask cluster lost the runs or its scheduler ({type(exc).__name__}: {reason}) after {n_done} "
+        f"of {total} runs; restart the cluster and rerun the same command to continue"
     )
 
 
@@ -271,7 +287,7 @@ def run_ensemble(
     progress: bool = True,
     cluster: str | None = None,
     resume_dir: Path | None = None,
-    worker_wait_s: float = WORKER_WAIT_S,
+    worker_wait_s: float | None = None,
 ) -> Ensemble:
     """``runs`` runs of ``scenario`` with parameters drawn from ``posterior``.
 
@@ -372,7 +388,9 @@ class RunCache:
         observables_path, series_path = self._paths(task)
         self.folder.mkdir(parents=True, exist_ok=True)
         write_parquet_atomic(result[2], observables_path)
+        folders.checkpoint("ensemble:between-run-files")
         write_parquet_atomic(result[1], series_path)  # last: a run is finished when its series is there
+        folders.checkpoint("ensemble:run-saved")
 
     def read(self, task: tuple) -> tuple:
         observables_path, series_path = self._paths(task)

@@ -10,6 +10,7 @@ same ``id``, replace) the parent's.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -465,11 +466,21 @@ def read_yaml(path: Path, label: str | None = None):
 
 
 def _read_yaml(path: Path, label: str) -> dict:
-    data = read_yaml(path, label)
+    data = copy.deepcopy(_read_bundled(path)) if _is_bundled(path) else read_yaml(path, label)
     if not isinstance(data, dict):
         raise CorridorInputError(f"{label}: a scenario must be a YAML mapping with name, description, parameters")
     _check_shape(data, label)
     return data
+
+
+def _is_bundled(path: Path) -> bool:
+    return path.parent == Path(str(resources.files("corridor") / "scenarios"))
+
+
+@functools.lru_cache(maxsize=64)
+def _read_bundled(path: Path):
+    """A bundled scenario's content, parsed once per process (it does not change while running)."""
+    return read_yaml(path, path.stem)
 
 
 def _check_shape(data: dict, label: str) -> None:
