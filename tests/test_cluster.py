@@ -129,7 +129,7 @@ def test_an_ensemble_on_the_cluster_equals_the_local_one(short, tmp_path, dask_c
 
 def test_an_ensemble_survives_a_worker_killed_midway(short, tmp_path, dask_cluster):
     local, remote = tmp_path / "local", tmp_path / "remote"
-    args = dict(runs=16, agents=2000)
+    args = dict(runs=12, agents=1500)
     assert invoke(*_ensemble_args(short, local, "sync", **args)).code == 0
     proc = corridor_process(*_ensemble_args(short, remote, dask_cluster.address, **args))
     _wait_until(lambda: _finished_runs(remote) >= 3, proc)
@@ -137,7 +137,7 @@ def test_an_ensemble_survives_a_worker_killed_midway(short, tmp_path, dask_clust
     try:
         out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err
-        assert _finished_runs(remote) == 0 and json.loads((remote / "meta.json").read_text())["runs"] == 16
+        assert _finished_runs(remote) == 0 and json.loads((remote / "meta.json").read_text())["runs"] == 12
         _same_files(local, remote, ENSEMBLE_FILES)
     finally:
         dask_cluster.restart_worker(1)
@@ -171,7 +171,7 @@ def test_an_ensemble_whose_last_worker_dies_ends_in_one_line_and_resumes(short, 
     small = DaskProcesses(folder, workers=1)
     out = folder / "ens"
     try:
-        args = [*_ensemble_args(short, out, small.address, runs=30, agents=2000), "--worker-wait", "3"]
+        args = [*_ensemble_args(short, out, small.address, runs=12, agents=2000), "--worker-wait", "3"]
         proc = corridor_process(*args)
         _wait_until(lambda: _finished_runs(out) >= 1, proc)
         small.kill_worker(0)

@@ -436,7 +436,7 @@ def test_generated_scenario_files_are_refused_in_one_line_or_run(capsys):
             if outcome.code == 0:
                 counts["validated"] += 1
                 scenario = load_scenario(path)
-                if counts["simulated"] < 12 and scenario.n_months <= 240:  # accepted must also mean runnable
+                if counts["simulated"] < 6 and scenario.n_months <= 240:  # accepted must also mean runnable
                     Simulation(scenario, agents=100, seed=1).run()
                     counts["simulated"] += 1
             else:

@@ -280,7 +280,9 @@ def claim(out: str | Path, flag: str = "--out") -> Iterator[Path]:
     try:
         yield target
     except KeyboardInterrupt as exc:
-        exc.add_note(_interrupt_note(target))
+        note = _interrupt_note(target)
+        if note not in getattr(exc, "__notes__", ()):  # claims nest (the command's, the writer's)
+            exc.add_note(note)
         _release(target)
         _remove_empty(created)
         raise
@@ -540,4 +542,4 @@ def verify(folder: str | Path, manifest: dict, names: list[str], what: str, reru
         except OSError as exc:
             raise incomplete(folder, what, f"{name} cannot be read: {_reason(exc)}", rerun) from None
         if not same:
-            raise incomplete(folder, what, f"{name} differs from the file its manifest lists (truncated or replaced)", rerun)
+            raise incomplete(folder, what, f"{name} differs from the file its manifest lists: truncated or replaced", rerun)
