@@ -208,12 +208,17 @@ def test_ctrl_c_stops_a_calibration_with_one_line_and_exit_130(short, tmp_path):
 # ---------------------------------------------------------------- ensembles
 
 
-@pytest.fixture(scope="module")
-def ensemble_reference(short, tmp_path_factory):
-    out = tmp_path_factory.mktemp("reference") / "ens"
-    outcome = invoke(*_ensemble_args(short, out))
+def _reference(tmp_path_factory, args) -> Path:
+    """The folder of an uninterrupted command, to compare with."""
+    out = tmp_path_factory.mktemp("reference") / "out"
+    outcome = invoke(*args(out))
     assert outcome.code == 0, outcome.describe()
     return out
+
+
+@pytest.fixture(scope="module")
+def ensemble_reference(short, tmp_path_factory):
+    return _reference(tmp_path_factory, lambda out: _ensemble_args(short, out))
 
 
 def _ensemble_args(short, out):
@@ -263,10 +268,7 @@ def _calibrate_args(short, out):
 
 @pytest.fixture(scope="module")
 def calibration_reference(short, tmp_path_factory):
-    out = tmp_path_factory.mktemp("reference") / "cal"
-    outcome = invoke(*_calibrate_args(short, out))
-    assert outcome.code == 0, outcome.describe()
-    return out
+    return _reference(tmp_path_factory, lambda out: _calibrate_args(short, out))
 
 
 def _same_posterior(a: Path, b: Path) -> None:

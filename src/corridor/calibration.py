@@ -250,8 +250,12 @@ def calibrate(
     generations = generations or config.defaults.generations
     if population < 5 or generations < 1:
         raise CorridorInputError("--population must be at least 5 and --generations at least 1")
-    if check_scheduler(scheduler or ("sync" if workers <= 1 else None), cluster) == "threads":
-        raise CorridorInputError("--scheduler threads: a calibration needs processes (pyabc draws from one global generator); use local or sync")
+    if scheduler is None and cluster is None and workers <= 1:
+        scheduler = "sync"  # one worker: no cluster to start
+    if check_scheduler(scheduler, cluster) == "threads":
+        raise CorridorInputError(
+            "--scheduler threads: a calibration needs processes (pyabc draws from one global generator); use local or sync"
+        )
     fingerprint = {
         "scenario_sha256": problem.scenario.sha256(),
         "until": problem.until,
@@ -264,7 +268,7 @@ def calibrate(
     with folders.claim(out) as target:
         work = _working_folder(target, fingerprint)
         start = time.perf_counter()
-        with cluster_executor(scheduler or ("sync" if workers <= 1 else None), workers, cluster) as ex:
+        with cluster_executor(scheduler, workers, cluster) as ex:
             history, resumed, stopped = _run_generations(problem, work, population, generations, seed, ex, progress)
         result = write_outputs(history, problem, work, population, generations, time.perf_counter() - start, resumed)
         if stopped:

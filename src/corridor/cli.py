@@ -421,19 +421,19 @@ def run_cli(args: list[str] | None = None) -> int:
 
 
 @contextlib.contextmanager
-def _quiet_libraries(restore: bool = True):
+def _quiet_libraries():
     """Silence the log records of the libraries under the runs (Dask, tornado, asyncio, pyabc): a lost
     cluster logs tracebacks of reconnection attempts that say less than the one line the boundary
     prints. ``--debug`` shows them."""
     import logging
 
+    previous = logging.root.manager.disable
     if not _options["debug"]:
         logging.disable(logging.ERROR)
     try:
         yield
     finally:
-        if restore:
-            logging.disable(logging.NOTSET)
+        logging.disable(previous)
 
 
 @functools.cache
@@ -455,8 +455,9 @@ def main() -> None:
     """The ``corridor`` command."""
     debug = "--debug" in sys.argv[1:] or os.environ.get("CORRIDOR_DEBUG", "") not in ("", "0")
     if not debug:  # for the whole process: a cluster's client may still log from its thread as the command ends
-        with _quiet_libraries(restore=False):
-            pass
+        import logging
+
+        logging.disable(logging.ERROR)
     try:
         code = run_cli()
     except Exception:  # a bug: show it whole, and say so in the last line

@@ -104,6 +104,7 @@ def validate_cmd(
         raise CorridorInputError(f"--from {from_year}: give a year such as 2021")
     if json_file is not None:
         check_output_file(json_file, "--json")
+    _check_new_ensemble_options(scenario, posterior, "until-2020")
     if ensemble is not None:
         ens = load_ensemble(ensemble)
     else:
@@ -138,6 +139,7 @@ def claims_cmd(
     if csv is not None:
         check_output_file(csv, "--csv")
     claims = load_claims(claims_file)
+    _check_new_ensemble_options(scenario, posterior, "all-years")
     ens = load_ensemble(ensemble) if ensemble else run_ensemble(scenario, runs, posterior, "all-years", agents)
     table = evaluate_claims(ens.runs, claims)
     print_claims(table, console)
@@ -161,9 +163,20 @@ def report_cmd(
     from corridor.folders import check_output_file
 
     check_output_file(out, "--out", image_formats())
+    _check_new_ensemble_options(scenario, posterior, "all-years")
     ens = load_ensemble(ensemble) if ensemble else run_ensemble(scenario, runs, posterior, "all-years", agents)
     path = plot_report(ens.observables, out, title=f"posterior: {ens.meta.get('posterior', '?')}")
     console.print(f"wrote {path}")
+
+
+def _check_new_ensemble_options(scenario: str, posterior: str | None, default: str) -> None:
+    """The scenario and posterior options are checked even when --ensemble makes them unused:
+    bad input is refused, not ignored."""
+    from corridor.calibration import load_posterior
+    from corridor.scenario import load_scenario
+
+    load_scenario(scenario)
+    load_posterior(posterior, default)
 
 
 def plot_report(observables, out: Path, title: str = "") -> Path:

@@ -39,7 +39,6 @@ from corridor.results import write_parquet_atomic
 from corridor.scenario import Scenario, load_scenario
 
 RETRIES = 2  # a task that fails runs again (a lost worker's tasks move elsewhere anyway)
-ALLOWED_FAILURES = 3  # Dask's default: workers a task may take down before it is given up
 POLL_S = 1.0
 WORKER_WAIT_S = {"slurm": 3600.0}  # how long a cluster may have no worker before giving up (SLURM jobs queue)
 DEFAULT_WORKER_WAIT_S = 120.0
@@ -208,17 +207,15 @@ def _run_on_cluster(task, args, todo, ex: Executor, shared, finished, retries, w
     try:
         while pending:
             try:
-                try:
-                    ready, pending = wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
-                except TimeoutError:  # nothing finished in POLL_S: are there workers at all?
-                    no_worker_since = _watch_workers(client, where, no_worker_since, worker_wait_s, n_done, total)
-                    continue
-                no_worker_since = None
-                values = [(futures[f], _result(f, futures[f], where)) for f in ready]
+                ready, pending = wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # nothing finished in POLL_S: are there workers at all?
+                no_worker_since = _watch_workers(client, where, no_worker_since, worker_wait_s, n_done, total)
+                continue
             except _LOST as exc:
                 raise _lost(where, exc, n_done, total) from None
-            for i, value in values:
-                finished(i, value)
+            no_worker_since = None
+            for future in ready:
+                finished(futures[future], _result(future, futures[future], where, n_done, total))
                 n_done += 1
     except BaseException:
         with suppress(Exception):
@@ -230,19 +227,25 @@ def _shared_value(value):
     return value
 
 
-def _result(future, i: int, where: str):
-    """The task's value; its own error as it was raised; a lost task as a cluster failure."""
+def _result(future, i: int, where: str, n_done: int, total: int):
+    """The task's value; the task's own error as it was raised; a lost task as a cluster failure."""
     from distributed import KilledWorker
 
     if future.status == "error":
         exc = future.exception()
         if isinstance(exc, KilledWorker):
+            import dask
+
+            tries = dask.config.get("distributed.scheduler.allowed-failures")
             raise ClusterError(
-                f"{where}: run {i} ended the worker it ran on {ALLOWED_FAILURES} times (out of memory? see the "
-                "workers' logs); give the workers more memory or use fewer agents"
+                f"{where}: run {i} ended the worker it ran on {tries + 1} times (out of memory? see the workers' "
+                "logs); give the workers more memory or use fewer agents"
             )
         raise exc.with_traceback(future.traceback())
-    return future.result()
+    try:
+        return future.result()
+    except _LOST as exc:
+        raise _lost(where, exc, n_done, total) from None
 
 
 def _watch_workers(client, where: str, since, wait_s: float, n_done: int, total: int):

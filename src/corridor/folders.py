@@ -88,7 +88,7 @@ _COUNTS: dict[str, int] = {}
 # ---------------------------------------------------------------- checks before the work
 
 
-def _describe(path: Path) -> str:
+def path_kind(path: Path) -> str:
     """'missing', 'under-file' (a file stands in the path), 'folder', 'file' or 'other', without raising."""
     try:
         st = os.stat(path)
@@ -128,7 +128,7 @@ def resolve(path: str | Path, flag: str) -> Path:
 def _nearest_existing(path: Path, flag: str) -> Path:
     """The nearest existing ancestor of ``path``; refused if a file stands in the way."""
     for ancestor in path.parents:
-        kind = _describe(ancestor)
+        kind = path_kind(ancestor)
         if kind == "folder":
             return ancestor
         if kind in ("file", "other"):
@@ -151,7 +151,7 @@ def check_output_folder(out: str | Path, flag: str = "--out") -> Path:
     target = resolve(out, flag)
     if len(target.name.encode()) > 200:
         raise CorridorInputError(f"{flag}: the folder name is too long; choose a shorter one")
-    kind = _describe(target)
+    kind = path_kind(target)
     if kind == "under-file":
         _nearest_existing(target, flag)
     if kind in ("file", "other"):
@@ -187,7 +187,7 @@ def check_output_file(path: str | Path, flag: str, suffixes: tuple[str, ...] | N
         if suffix not in suffixes:
             shown = f"'.{suffix}'" if suffix else "no extension"
             raise CorridorInputError(f"{flag} {text}: {shown} is not a format offered; end the name in one of .{', .'.join(suffixes)}")
-    kind = _describe(target)
+    kind = path_kind(target)
     if kind == "folder":
         raise CorridorInputError(f"{flag} {text}: is a folder; give a file name")
     if kind == "other":
@@ -495,7 +495,7 @@ def incomplete(folder: Path, what: str, reason: str, rerun: str) -> Incomplete:
 def read_manifest(folder: str | Path, manifest_name: str, what: str, rerun: Callable[[dict], str], flag: str) -> dict:
     """The manifest of an output folder, or a one-line refusal."""
     folder = Path(folder)
-    kind = _describe(folder)
+    kind = path_kind(folder)
     if kind == "missing" or kind == "under-file":
         raise CorridorInputError(f"{flag} {folder}: no such folder; give a folder written by corridor")
     if kind != "folder":

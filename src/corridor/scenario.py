@@ -385,15 +385,11 @@ class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
 
 
 def _file_kind(path: Path) -> str:
-    """'file', 'folder', 'missing' or 'other', without raising (long or odd names)."""
-    try:
-        if path.is_file():
-            return "file"
-        if path.is_dir():
-            return "folder"
-        return "other" if path.exists() else "missing"
-    except (OSError, ValueError):
-        return "missing"
+    """'file', 'folder', 'missing' or 'other' (see ``corridor.folders.path_kind``)."""
+    from corridor.folders import path_kind
+
+    kind = path_kind(path)
+    return "missing" if kind == "under-file" else kind
 
 
 def _decode(raw: bytes, label: str) -> str:
