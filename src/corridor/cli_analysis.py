@@ -105,10 +105,10 @@ def validate_cmd(
     if json_file is not None:
         check_output_file(json_file, "--json")
     _check_new_ensemble_options(scenario, posterior, "until-2020")
+    check_scheduler(scheduler)
     if ensemble is not None:
         ens = load_ensemble(ensemble)
     else:
-        check_scheduler(scheduler)
         ens = run_ensemble(scenario, runs, posterior, "until-2020", agents, seed, scheduler)
     result = validate(ens.observables, from_year)
     result["ensemble"] = ens.meta
