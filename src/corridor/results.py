@@ -1,16 +1,15 @@
 """Results of a run: the monthly series, the manifest, and optional life events.
 
 Counts and money are recorded per agent and scaled to real people here, once.
-Files are written atomically (to a temporary name, then renamed), so an
-interrupted run never leaves a file that looks complete.
+A run's folder is written as a whole (``corridor.folders``): into a temporary
+folder, the manifest last with the size and SHA-256 of every file, then renamed
+into place, so an interrupted run never leaves a folder that looks complete,
+and readers (``load_run``) check the files against the manifest.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import platform
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corridor import __version__
+from corridor import __version__, folders
 from corridor.states import COUNTED_STATES, REGIONS, RETURN_KINDS, STOCK_OUTPUTS, State
 
 if TYPE_CHECKING:
@@ -72,13 +71,15 @@ class Results:
         return cls(series=series, agent_stocks=agent_stocks, manifest=manifest, life_events=life)
 
     def write(self, out_dir: str | Path) -> Path:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        write_parquet_atomic(self.series, out / "series.parquet")
-        if self.life_events is not None:
-            write_parquet_atomic(self.life_events, out / "life_events.parquet")
-        write_json_atomic(self.manifest, out / "manifest.json")
-        return out
+        """Write the run's folder, with its data dictionary: complete or absent (see ``corridor.folders``)."""
+        from corridor.exports import write_run_dictionary
+
+        with folders.staging(out_dir) as stage:
+            write_parquet_atomic(self.series, stage.path / "series.parquet")
+            if self.life_events is not None:
+                write_parquet_atomic(self.life_events, stage.path / "life_events.parquet")
+            write_run_dictionary(stage.path, self.manifest)
+            return stage.commit(MANIFEST, self.manifest)
 
 
 def _life_events(sim: Simulation, months: list[str]) -> pd.DataFrame:
@@ -96,31 +97,68 @@ def _life_events(sim: Simulation, months: list[str]) -> pd.DataFrame:
     return life
 
 
-def output_kinds(manifest: dict) -> dict[str, str]:
-    """How each column of a run aggregates over time ('flow', 'stock' or 'level'), from its manifest."""
-    return {name: o["kind"] for name, o in manifest.get("outputs", {}).items()}
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
     table = pa.Table.from_pandas(df, preserve_index=False)
-    _atomic(path, lambda tmp: pq.write_table(table, tmp))
+    folders.write_atomic(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def write_json_atomic(data: dict, path: Path) -> None:
-    def write(tmp):
-        with open(tmp, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.write("\n")
+    folders.write_json(data, path)
 
-    _atomic(path, write)
+
+# ---------------------------------------------------------------- reading a run folder
+
+MANIFEST = "manifest.json"
+
+
+def _rerun_run(folder: Path):
+    def hint(manifest: dict) -> str:
+        scenario = manifest.get("scenario") if isinstance(manifest.get("scenario"), str) else "SCENARIO"
+        extra = "".join(
+            f" --{key} {manifest[key]}" for key in ("seed", "agents") if isinstance(manifest.get(key), int)
+        )
+        return f"`corridor run {scenario}{extra} --out {folder}`"
+
+    return hint
+
+
+def verify_run(folder: str | Path, flag: str = "run folder", life_events: bool = False) -> dict:
+    """The manifest of a complete run folder, its files checked against it; else a one-line refusal."""
+    folder = Path(folder)
+    rerun = _rerun_run(folder)
+    manifest = folders.read_manifest(folder, MANIFEST, "run", rerun, flag)
+    names = ["series.parquet", *(["life_events.parquet"] if life_events else [])]
+    folders.verify(folder, manifest, names, "run", rerun(manifest))
+    return manifest
+
+
+def load_run(folder: str | Path, flag: str = "run folder") -> tuple[pd.DataFrame, dict]:
+    """The monthly series and the manifest of a complete run folder."""
+    folder = Path(folder)
+    manifest = verify_run(folder, flag)
+    try:
+        series = pq.read_table(folder / "series.parquet").to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = f"series.parquet cannot be read: {' '.join(str(exc).split())[:120]}"
+        raise folders.incomplete(folder, "run", reason, _rerun_run(folder)(manifest)) from None
+    if "month" not in series.columns or series.empty:
+        raise folders.incomplete(folder, "run", "series.parquet has no months", _rerun_run(folder)(manifest))
+    return series, manifest
+
+
+def output_aggregations(manifest: dict) -> dict[str, str]:
+    """Column -> 'sum' | 'last' | 'mean', from the manifest's ``outputs`` (or the older ``output_kinds``)."""
+    by_kind = {"flow": "sum", "stock": "last", "level": "mean"}
+    outputs = manifest.get("outputs")
+    if isinstance(outputs, dict):
+        found = {}
+        for column, meta in outputs.items():
+            if isinstance(meta, dict):
+                agg = meta.get("aggregation") or by_kind.get(meta.get("kind"))
+                if agg in ("sum", "last", "mean"):
+                    found[column] = agg
+        return found
+    kinds = manifest.get("output_kinds")
+    if isinstance(kinds, dict):
+        return {c: by_kind[k] for c, k in kinds.items() if isinstance(k, str) and k in by_kind}
+    return {}
