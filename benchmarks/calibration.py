@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=d.generations)
     parser.add_argument("--out", type=Path, default=None, help="keep the calibration here (default: a temporary folder)")
     args = parser.parse_args()
-    print(describe())
+    print(f"machine: {describe()} (shared with other work: times vary)")
     print(
         f"configuration: until {args.until}, agents {args.agents}, population {args.population}, "
         f"{args.generations} generations, {d.runs_per_particle} run(s) per particle, {args.workers} workers"

@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--simulations", type=int, default=20_000, help="npe: training simulations")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    print(describe())
+    print(f"machine: {describe()} (shared with other work: times vary)")
     start = time.perf_counter()
     if args.method == "npe":
         from sbc_npe import run_npe_sbc

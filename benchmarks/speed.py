@@ -27,6 +27,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.machine import describe  # noqa: E402
+
 SCENARIO = "albania-uk"
 SEED = 1
 
@@ -120,9 +123,7 @@ def main() -> None:
         return
 
     print(f"# corridor speed benchmark: scenario {SCENARIO}, seed {SEED}, engine threads {args.threads}")
-    print(
-        f"# python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
-    )
+    print(f"# python {platform.python_version()}, {platform.machine()}; machine: {describe()}")
     started = time.perf_counter()
     measure("engine", 1_000, args.threads, " (warm-up, not reported)")  # fills numba's cache on a fresh checkout
     engine_sizes = [10_000, 100_000, 1_000_000] + ([] if args.quick else [real_population()])

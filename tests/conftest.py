@@ -31,3 +31,22 @@ def total(results, column, since="2012-01", until="2030-12"):
     s = results.series
     window = s[(s["month"] >= since) & (s["month"] <= until)]
     return float(window[column].sum())
+
+
+def write_short_scenario(path, until=2016, name="short"):
+    """The default scenario cut at December of ``until`` (later events dropped), as a YAML file: cheap runs."""
+    import yaml
+
+    from corridor.calibration import truncate
+
+    short = truncate(scenario("albania-uk"), until).model_dump(mode="json")
+    short.update(name=name, description="the default corridor, cut short for tests")
+    path.write_text(yaml.safe_dump(short))
+    return path
+
+
+# a variant of the short scenario: lorry crossings at GBP 4,000 from 2013 (a policy with a clear effect)
+CHEAP_LORRY = (
+    "name: cheap-lorry\nextends: short.yaml\ndescription: lorry crossings at GBP 4,000 from 2013\n"
+    "events:\n  - {id: cheap, month: 2013-01, set: {smuggling.lorry_base_price_gbp: 4000}, note: price war}\n"
+)

@@ -30,7 +30,7 @@ def _synthetic_problem(agents: int, until: int = 2023):
 def test_parameter_recovery_known_values_fall_in_the_90_percent_interval(tmp_path):
     problem, _ = _synthetic_problem(agents=1000, until=2020)
     result = calibrate(
-        "albania-uk", 2020, tmp_path / "recovery", population=20, generations=3, workers=1, progress=False,
+        "albania-uk", 2020, tmp_path / "recovery", population=20, generations=2, workers=1, progress=False,
         problem=problem, seed=3,
     )  # fmt: skip
     summary = result["summary"].set_index("parameter")

@@ -51,7 +51,6 @@ def test_every_series_is_fitted_or_says_why_not():
     for required in (
         "small_boat_arrivals_albanian_quarterly",
         "asylum_applications_main",
-        "asylum_initial_grant_rate_quarterly",
         "nrm_referrals_albanian",
         "prisoners_albanian_england_wales",
         "returns_enforced",
@@ -140,7 +139,7 @@ def test_quarters_sum_flows_take_stocks_at_the_month_and_ratios_over_the_period(
     flows = np.arange(24, dtype=float)
     series = _monthly(
         {
-            "arrivals_small_boat": flows,
+            "expected_arrivals_small_boat": flows,
             "asylum_grants": np.full(24, 1.0),
             "asylum_refusals": np.full(24, 3.0),
             "prison_population": flows * 10,
@@ -160,10 +159,12 @@ def test_quarters_sum_flows_take_stocks_at_the_month_and_ratios_over_the_period(
 
 def test_a_count_the_run_records_as_zero_is_floored_at_half_an_agent():
     mapping = load_mapping()
-    series = _monthly({"arrivals_small_boat": np.zeros(24)})
+    series = _monthly({"removals": np.zeros(24), "expected_arrivals_small_boat": np.full(24, 0.5)})
     series.attrs["people_per_agent"] = 140.0
-    e = expected_observed(series, mapping, {"small_boat_arrivals_albanian": ["2023"]}, {})
-    assert e["small_boat_arrivals_albanian"][0] == 70.0
+    periods = {"returns_enforced": ["2023"], "small_boat_arrivals_albanian": ["2023"]}
+    e = expected_observed(series, mapping, periods, {})
+    assert e["returns_enforced"][0] == 70.0
+    assert e["small_boat_arrivals_albanian"][0] == 6.0  # an expected flow is not a count of agents
 
 
 def test_a_missing_output_names_itself():

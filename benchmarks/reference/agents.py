@@ -39,7 +39,6 @@ REMOVABLE = frozenset((ASYLUM_PENDING_STATE, UNDOCUMENTED, CRIMINAL_EXPLOITATION
 VULNERABLE = frozenset((UNDOCUMENTED, MISSING_FROM_CARE, ASYLUM_PENDING_STATE))
 
 LORRY, SMALL_BOAT = 0, 1
-MIN_DECISION_AGE_MONTHS, MAX_DECISION_AGE_MONTHS = 13 * 12, 50 * 12  # ages 13-49 may leave
 
 
 class Household:
@@ -126,7 +125,8 @@ class PersonAgent(Agent):
             model.count("deaths_other")
             self.die(DEAD_OTHER)
             return
-        if self.state == AT_ORIGIN and 18.0 <= age < 40.0:
+        d = model.p.demography
+        if self.state == AT_ORIGIN and d.emigration_min_age_years <= age < d.emigration_max_age_years + 1:
             if self.chance(model.p_emigrate):
                 self.state = EMIGRATED_ELSEWHERE
                 model.count("emigrated_elsewhere")
@@ -165,7 +165,8 @@ class PersonAgent(Agent):
             return
         model, t = self.model, self.model.t
         age_months = t - self.birth_month
-        if age_months < MIN_DECISION_AGE_MONTHS or age_months >= MAX_DECISION_AGE_MONTHS:
+        f = model.p.family
+        if age_months < f.decision_min_age_years * 12 or age_months >= (f.decision_max_age_years + 1) * 12:
             return
         p = self.leave_probability(t, age_months // 12)
         if p > 0.0 and self.chance(p):
@@ -272,6 +273,8 @@ class PersonAgent(Agent):
         home = self.model.home_office
         if self.arrived:
             self.arrive(t)
+        else:
+            self.late_claim(t)
         self.asylum_decision(t)
         self.care(t)
         self.policing(t)
@@ -358,6 +361,16 @@ class PersonAgent(Agent):
                 self.leave_uk("removals")
                 model.count("removals_fast_track")
 
+    def late_claim(self, t: int) -> None:
+        """M8: an undocumented person who never claimed asylum may claim later, in the UK."""
+        d = self.model.p.destination
+        if self.state == UNDOCUMENTED and self.asylum == ASYLUM_NONE and self.chance(d.p_late_claim_per_month):
+            self.state = ASYLUM_PENDING_STATE
+            self.asylum = ASYLUM_PENDING
+            self.decision_month = t + int(round(d.asylum_processing_months))
+            self.model.count("asylum_claims")
+            self.model.count("asylum_claims_in_country")
+
     def asylum_decision(self, t: int) -> None:
         """M8: a pending claim is decided at its scheduled month."""
         if self.asylum != ASYLUM_PENDING or self.decision_month > t:
@@ -412,7 +425,7 @@ class PersonAgent(Agent):
             else:
                 self.state = UNDOCUMENTED
         if self.state == UNDOCUMENTED:
-            self.refer(d.p_refer_undocumented_per_month)
+            self.refer(d.p_refer_undocumented_per_month * model.home_office.agreement("referral"))
 
     def release(self, t: int) -> None:
         """M8: at the end of the sentence, most foreign offenders are removed."""
@@ -433,11 +446,14 @@ class PersonAgent(Agent):
                 if self.asylum == ASYLUM_REFUSED
                 else d.removal_rate_undocumented_per_month
             )
-            if self.chance(min(1.0, rate * model.home_office.agreement_multiplier())) and not self.referred:
+            if self.chance(min(1.0, rate * model.home_office.agreement("removal"))) and not self.referred:
                 self.leave_uk("removals")
                 return
         if self.state == UNDOCUMENTED or self.state == LEGAL_RESIDENT:
-            if self.chance(d.voluntary_return_rate_per_month):
+            rate = d.voluntary_return_rate_per_month
+            if self.state == UNDOCUMENTED:
+                rate *= model.home_office.agreement("voluntary")  # assisted returns, no prospect of staying
+            if self.chance(min(1.0, rate)):
                 self.leave_uk("voluntary_returns")
 
     def put_to_work_on_arrival(self) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 
 from benchmarks.reference.agents import AT_ORIGIN, IN_UK, LORRY, SMALL_BOAT
+from corridor.units import REGION_INDEX
 
 N_REGIONS = 3
-REGION_WAGE_RATIO = (None, 1.15, 0.95)  # north is a parameter; Tirana-Durres above the national average
 
 
 class Mortality:
@@ -39,7 +39,7 @@ class Government:
         keep = (1.0 - pol.investment_job_decay_per_year) ** (1 / 12)
         self.jobs_real = [j * keep for j in self.jobs_real]
         spent = pol.investment_gbp_per_month
-        self.jobs_real[int(round(pol.investment_region))] += (
+        self.jobs_real[REGION_INDEX[pol.investment_region]] += (
             spent * (1.0 - pol.corruption_leakage) / pol.cost_per_job_gbp
         )
         model.level("investment_gbp", spent)
@@ -66,13 +66,14 @@ class OriginEconomy:
 
     def base_unemployment(self, t: int) -> list[float]:
         p = self.model.p.origin_economy
-        base = max(0.02, p.unemployment_rate_2012 + p.unemployment_change_per_year * t / 12.0)
-        return [min(max(u, 0.01), 0.9) for u in (base * p.north_unemployment_ratio, base * 0.9, base)]
+        base = max(p.unemployment_floor, p.unemployment_rate_2012 + p.unemployment_change_per_year * t / 12.0)
+        by_region = (base * p.north_unemployment_ratio, base * p.tirana_durres_unemployment_ratio, base)
+        return [min(max(u, 0.01), 0.9) for u in by_region]
 
     def wages_eur(self, t: int) -> list[float]:
         p = self.model.p.origin_economy
         level = p.wage_2012_eur_month * (1 + p.wage_growth_per_year) ** (t / 12.0)
-        return [level * (p.north_wage_ratio if r == 0 else REGION_WAGE_RATIO[r]) for r in range(N_REGIONS)]
+        return [level * r for r in (p.north_wage_ratio, p.tirana_durres_wage_ratio, p.centre_south_wage_ratio)]
 
     def initial_unemployment(self, region: int, young: bool) -> float:
         return self.rates[region] * (self.model.p.origin_economy.youth_unemployment_ratio if young else 1.0)
@@ -170,7 +171,8 @@ class Climate:
         # M3: last month's money from the UK per head at origin, relative to the wage
         for r, name in enumerate(model.region_names):
             per_head = self.display_gbp[r] / max(census.at_origin[r], 1)
-            self.display[r] = math.log1p(100.0 * per_head / max(economy.real_wage_gbp[r], 1.0))
+            scale = model.p.remittance_display.display_scale
+            self.display[r] = math.log1p(scale * per_head / max(economy.real_wage_gbp[r], 1.0))
             model.level(f"remittance_display_{name}", self.display[r])
         # M4: ads (less what is taken down) and the lifestyle display, scaled by the gangs' appetite (last month's)
         s = model.p.social_media
@@ -206,7 +208,7 @@ class SmugglingMarket:
 
     def begin_month(self, t: int) -> None:
         model, p = self.model, self.model.p.smuggling
-        boat_open = p.small_boat_available >= 0.5
+        boat_open = p.small_boat_available
         if boat_open:
             a = max(self.awareness[SMALL_BOAT], p.small_boat_awareness_initial)
             growth = p.small_boat_awareness_growth_per_month * (
@@ -215,7 +217,7 @@ class SmugglingMarket:
             self.awareness[SMALL_BOAT] = min(1.0, a + growth * a * (1.0 - a))
         enforcement = self.enforcement()
         for r, base in enumerate((p.lorry_base_price_gbp, p.small_boat_base_price_gbp)):
-            demand = max(self.demand[r] * model.scale, 0.1 * p.reference_demand_persons_month)
+            demand = max(self.demand[r] * model.scale, p.demand_floor_share * p.reference_demand_persons_month)
             target = (
                 base
                 * (demand / p.reference_demand_persons_month) ** p.price_demand_elasticity
@@ -242,19 +244,31 @@ class SmugglingMarket:
             )
         top = max(utility)
         weights = [math.exp(v - top) for v in utility]
-        self.choice = [w / sum(weights) for w in weights] + [0.0] * (2 - len(weights))
-        self.expected_price = sum(c * x for c, x in zip(self.choice, self.price, strict=True))
-        self.expected_p_death = sum(c * x for c, x in zip(self.choice, self.p_death, strict=True))
+        preferred = [w / sum(weights) for w in weights] + [0.0] * (2 - len(weights))
+        # boats cross in calm seas: the preferred route may not be usable this month
+        season = self.boat_season(model.scenario.month_of_year(t)) if boat_open else 1.0
+        usable = [preferred[LORRY], preferred[SMALL_BOAT] * season]
+        self.usable = sum(usable)
+        self.choice = [u / self.usable for u in usable]
+        model.level("small_boat_season", season)
+        self.expected_price = sum(c * x for c, x in zip(preferred, self.price, strict=True))
+        self.expected_p_death = sum(c * x for c, x in zip(preferred, self.p_death, strict=True))
         for r, name in enumerate(("lorry", "small_boat")):
             model.level(f"price_{name}_gbp", self.price[r])
             model.level(f"p_intercept_{name}", self.p_intercept[r])
         model.level("small_boat_awareness", self.awareness[SMALL_BOAT] if boat_open else 0.0)
 
+    def boat_season(self, month_of_year: int) -> float:
+        p = self.model.p.smuggling
+        wave = 0.5 * (1.0 + math.cos(2.0 * math.pi * (month_of_year - p.boat_season_peak_month) / 12.0))
+        return p.boat_season_floor + (1.0 - p.boat_season_floor) * wave**p.boat_season_sharpness
+
     def decision_term(self, family_means: float) -> float:
         p = self.model.p.smuggling
         return (
-            -p.b_price * math.log(self.expected_price / (family_means + 1000.0))
+            -p.b_price * math.log(self.expected_price / (family_means + p.means_floor_gbp))
             - p.b_death_risk * self.expected_p_death
+            + math.log(self.usable)
         )
 
     def choose_route(self, u: float) -> int:
@@ -304,9 +318,10 @@ class HomeOffice:
         self.grants = self.decisions = 0
         self.irregular_population = 0
 
-    def agreement_multiplier(self) -> float:
+    def agreement(self, what: str) -> float:
+        """The returns agreement's multiplier on removals, voluntary returns or referrals."""
         pol = self.model.p.policy
-        return 1.0 + (pol.returns_agreement_removal_multiplier - 1.0) * pol.returns_agreement
+        return 1.0 + (getattr(pol, f"returns_agreement_{what}_multiplier") - 1.0) * pol.returns_agreement
 
     def record_decision(self, granted: bool) -> None:
         self.decisions += 1
@@ -323,7 +338,10 @@ class HomeOffice:
         model, d = self.model, self.model.p.destination
         w = 1.0 / d.perception_memory_months
         monthly = model.flow("removals") / max(self.irregular_population, 1)
-        self.perceived_return += w * ((1.0 - (1.0 - min(monthly, 1.0)) ** 12) - self.perceived_return)
+        within_a_year = 1.0 - (1.0 - min(monthly, 1.0)) ** 12
+        pol = model.p.policy
+        fast_track = pol.returns_agreement * pol.returns_agreement_fast_track_share
+        self.perceived_return += w * (1.0 - (1.0 - fast_track) * (1.0 - within_a_year) - self.perceived_return)
         if self.decisions:
             self.perceived_stay += w * (self.grants / self.decisions - self.perceived_stay)
         model.level("perceived_p_stay", self.perceived_stay)

@@ -46,10 +46,10 @@ from benchmarks.reference.institutions import (
     OriginEconomy,
     SmugglingMarket,
 )
+from corridor.mechanisms.destination import INITIAL_SENTENCE_SPAN
 from corridor.population import build_population
-from corridor.results import STOCK_ALIASES
 from corridor.scenario import Scenario, month_index
-from corridor.states import REGIONS, State
+from corridor.states import REGIONS, STOCK_OUTPUTS, State
 
 # counts of persons and sums of money, per agent, scaled to real people in the results
 COUNTS = (
@@ -84,6 +84,7 @@ COUNTS = (
     "deaths_small_boat",
     "smuggler_revenue_gbp",
     "asylum_claims",
+    "asylum_claims_in_country",
     "asylum_claims_minors",
     "asylum_grants",
     "asylum_refusals",
@@ -125,6 +126,7 @@ LEVELS = (
     "price_lorry_gbp",
     "price_small_boat_gbp",
     "small_boat_awareness",
+    "small_boat_season",
     "p_intercept_lorry",
     "p_intercept_small_boat",
     "perceived_p_stay",
@@ -172,7 +174,7 @@ class CorridorModel(mesa.Model):
                 young = person.age(0) < 30
                 person.employed = self.random.random() >= self.economy.initial_unemployment(person.region, young)
             elif person.state == IN_PRISON:  # the prisoners of 2012 are part-way through their sentences
-                person.due_month = 1 + int(self.random.random() * 2.0 * d.sentence_median_months)
+                person.due_month = 1 + int(self.random.random() * INITIAL_SENTENCE_SPAN * d.sentence_median_months)
 
     def _populate(self, n_agents: int, seed: int) -> None:
         """The 2012 population and diaspora, in distribution as the engine's (same builder); births to come."""
@@ -336,11 +338,8 @@ class CorridorModel(mesa.Model):
         columns["population_total"] = stocks[:, 1:].sum(axis=1) * self.scale
         for name, values in self.series.items():
             columns[name] = values if name in LEVELS else values * self.scale
-        for alias, s in STOCK_ALIASES.items():
-            columns[alias] = stocks[:, s] * self.scale
-        for s in State:
-            if s != State.UNBORN:
-                columns[f"stock_{s.name.lower()}"] = stocks[:, s] * self.scale
+        for s, (column, _) in STOCK_OUTPUTS.items():
+            columns[column] = stocks[:, s] * self.scale
         return pd.DataFrame(columns)
 
 

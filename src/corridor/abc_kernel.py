@@ -75,9 +75,15 @@ class PlannedTemperature(pyabc.Temperature):
     where the predicted acceptance rate would fall below ``min_acceptance_rate`` or reweighting would
     leave an effective sample under ``min_relative_ess`` of the population.
 
-    ``calibrate`` runs one generation per ``ABCSMC.run`` (to resume and report after each);
-    pyabc would take each call as the last and jump to T = 1, so the plan is kept over the
-    total number of generations. At the last generation the temperature is 1 (exact
+    ``calibrate`` runs each generation from a fresh ``ABCSMC`` loaded from the database (to
+    resume exactly); pyabc would take each call as the last and jump to T = 1, so the plan
+    is kept over the total number of generations and continues from the stored
+    temperatures (``restore``). A fresh generation knows the previous one's accepted
+    particles only, not its rejected proposals, so the acceptance rate is predicted from
+    those and is optimistic where the single-run likelihood is noisy (the accepted runs
+    are the lucky ones); the effective-sample hold uses the previous population as is.
+    Everything the plan uses is in the database, so a resumed calibration plans exactly as
+    an uninterrupted one. At the last generation the temperature is 1 (exact
     inference) unless either hold applies there: then it stays above 1, the posterior is the tempered one (wider than the exact
     one) and the calibration's meta.json says so; rerunning with more generations resumes
     the descent."""
@@ -93,6 +99,12 @@ class PlannedTemperature(pyabc.Temperature):
             enforce_exact_final_temperature=False,
         )
         self.generations = generations
+
+    def restore(self, history) -> None:
+        """Take the temperatures of the generations stored in a pyabc history (a calibration
+        runs each generation from a fresh ``ABCSMC`` loaded from its database)."""
+        pops = history.get_all_populations()
+        self.temperatures = {int(t): float(e) for t, e in zip(pops["t"], pops["epsilon"], strict=True) if t >= 0}
 
     def initialize(self, t, get_weighted_distances, get_all_records, max_nr_populations, acceptor_config):
         if t in self.temperatures:

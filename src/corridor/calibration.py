@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from corridor import __version__
+from corridor import __version__, folders
 from corridor.errors import CorridorInputError
 from corridor.observed import (
     Mapping,
@@ -57,6 +58,7 @@ METHOD = (
     "of the proposals would be accepted or the effective sample would fall under min_relative_ess; "
     "multivariate normal transitions with a 5% diagonal ridge"
 )
+RUN_FILE = "run.json"  # what is calibrated (a fingerprint) and the pyabc run id in the database
 
 
 class Defaults(BaseModel):
@@ -253,8 +255,7 @@ def abc_smc(
     observation_model: ObservationModel,
     population: int,
     generations: int,
-    workers: int = 1,
-    sampler=None,
+    sampler,
     min_acceptance_rate: float = 0.05,
     min_relative_ess: float = 0.3,
 ):
@@ -270,12 +271,12 @@ def abc_smc(
         pyabc_prior(priors),
         ObservationKernel(observation_model),
         population_size=population,
-        sampler=sampler or _sampler(workers),
+        sampler=sampler,
         transitions=RidgedMultivariateNormalTransition(),
         eps=PlannedTemperature(generations, min_acceptance_rate, min_relative_ess),
-        # the normalising constant is lowered (up to 10x) where acceptance would collapse; particles
-        # above it are accepted with an importance weight, so the final population stays exact
-        acceptor=pyabc.StochasticAcceptor(pdf_norm_method=pyabc.ScaledPDFNorm()),
+        # c = the largest likelihood found so far; a particle above it is accepted with an
+        # importance weight (rejection control), so the population stays exact
+        acceptor=pyabc.StochasticAcceptor(),
     )
 
 
@@ -287,14 +288,6 @@ def pyabc_prior(priors: dict[str, Prior]):
         name, args, kwargs = scipy_args(p)
         rvs[pyabc_name(key)] = pyabc.RV(name, *args, **kwargs)
     return pyabc.Distribution(**rvs)
-
-
-def _sampler(workers: int):
-    import pyabc
-
-    if workers <= 1:
-        return pyabc.sampler.SingleCoreSampler()
-    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
 
 
 def _quiet_pyabc() -> None:
@@ -315,25 +308,30 @@ def calibrate(
     progress: bool = True,
     problem: Problem | None = None,
     seed: int = 0,
+    scheduler: str | None = None,
+    cluster: str | None = None,
 ) -> dict:
-    """Run (or resume) ABC-SMC and write posterior.parquet, summary.csv and meta.json to ``out``."""
-    _quiet_pyabc()
+    """Run (or resume) ABC-SMC and write posterior.parquet, summary.csv and meta.json to ``out``.
+
+    The pyabc database is kept in ``OUT.partial`` while generations are added, then the
+    whole folder (database included, so that a later call can add generations) replaces
+    ``out``. The posterior depends on ``seed`` only: not on ``scheduler``/``workers``,
+    nor on an interruption (see ``corridor.abc_sampler``)."""
+    from corridor.cluster import check_scheduler
+    from corridor.cluster import executor as cluster_executor
+
     config = load_config()
     problem = problem or build_problem(scenario, until, agents, config)
     population = population or config.defaults.population
     generations = generations or config.defaults.generations
     if population < 5 or generations < 1:
         raise CorridorInputError("--population must be at least 5 and --generations at least 1")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    db_path = out / DB_NAME
-    db_url = f"sqlite:///{db_path.resolve()}"
-    np.random.seed(seed)
-    abc = abc_smc(
-        Model(problem), problem.priors, problem.observation_model, population, generations, workers,
-        min_acceptance_rate=config.defaults.min_acceptance_rate, min_relative_ess=config.defaults.min_relative_ess,
-    )  # fmt: skip
-    meta_path = out / "run.json"
+    if scheduler is None and cluster is None and workers <= 1:
+        scheduler = "sync"  # one worker: no cluster to start
+    if check_scheduler(scheduler, cluster) == "threads":
+        raise CorridorInputError(
+            "--scheduler threads: a calibration needs processes (pyabc draws from one global generator); use local or sync"
+        )
     fingerprint = {
         "scenario_sha256": problem.scenario.sha256(),
         "until": problem.until,
@@ -342,55 +340,103 @@ def calibrate(
         "parameters": sorted(problem.priors),
         "series": sorted(problem.observed),
         "method": "observation-likelihood kernel",
+        "population": population,
+        "seed": seed,
     }
-    resumed = False
-    if db_path.exists() and meta_path.exists():
-        previous = json.loads(meta_path.read_text())
-        if previous.get("fingerprint") != fingerprint:
+    with folders.claim(out) as target:
+        work = _working_folder(target, fingerprint)
+        start = time.perf_counter()
+        with cluster_executor(scheduler, workers, cluster) as ex:
+            history, resumed, stopped = _run_generations(problem, work, population, generations, seed, ex, progress)
+        result = write_outputs(history, problem, work, population, generations, time.perf_counter() - start, resumed)
+        if stopped:
+            result["meta"]["stopped"] = stopped
+        folders.commit(work, target, "meta.json", result["meta"])
+    return result
+
+
+def _working_folder(target: Path, fingerprint: dict) -> Path:
+    """``OUT.partial``, holding the pyabc database to continue from: the one an interrupted
+    calibration left there, or a copy of the one in ``out`` (to add generations), or none."""
+    work = folders.partial_dir(target)
+    for folder in (work, target):
+        run_file = folder / RUN_FILE
+        if not ((folder / DB_NAME).is_file() and run_file.is_file()):
+            continue
+        try:
+            previous = json.loads(run_file.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(previous, dict) or previous.get("fingerprint") != fingerprint:
             raise CorridorInputError(
-                f"{out}: holds a calibration of another problem (scenario, --until, --agents or parameters differ); "
-                f"use another --out or delete {db_path}"
+                f"{folder}: holds a calibration of another problem (scenario, --until, --agents, --population, "
+                f"--seed or parameters differ); use another --out or delete {folder}"
             )
-        abc.load(db_url, previous["abc_id"])
-        resumed = True
-    else:
-        db_path.unlink(missing_ok=True)
-        abc.new(db_url, problem.targets())
-        write_json_atomic({"fingerprint": fingerprint, "abc_id": abc.history.id}, meta_path)
-    done = abc.history.max_t + 1 if resumed else 0
-    stopped = None
-    start = time.perf_counter()
+        if folder == target:
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir()
+            shutil.copy2(target / DB_NAME, work / DB_NAME)
+            shutil.copy2(run_file, work / RUN_FILE)
+        return work
+    shutil.rmtree(work, ignore_errors=True)  # unfinished and never started: begin afresh
+    work.mkdir()
+    write_json_atomic({"fingerprint": fingerprint, "abc_id": None}, work / RUN_FILE)
+    return work
+
+
+def _run_generations(problem: Problem, work: Path, population: int, generations: int, seed: int, ex, progress: bool):
+    """Add generations to the database in ``work`` until there are ``generations``.
+
+    Every generation starts from a fresh ``ABCSMC`` loaded from the database, so a
+    generation run after an interruption is computed exactly as in one long run."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(
-        TextColumn("[bold]calibrate[/] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        disable=not progress,
-    ) as bar:
-        task = bar.add_task(
-            f"generations ({'resumed at ' + str(done) if resumed else 'new'})", total=generations, completed=done
-        )
-        while done < generations:
-            # pyabc caches the population it calibrates the temperature from; clear it so that
-            # each generation's temperature comes from the previous generation (as in one long run)
-            abc._initial_population = None
+    from corridor.abc_sampler import OrderedSampler
+
+    _quiet_pyabc()
+    db_url = f"sqlite:///{(work / DB_NAME).resolve()}"
+    run_file = work / RUN_FILE
+    run = json.loads(run_file.read_text())
+    resumed = run.get("abc_id") is not None
+    sampler = OrderedSampler(seed, ex)
+    d = load_config().defaults
+
+    def fresh():
+        return abc_smc(
+            Model(problem), problem.priors, problem.observation_model, population, generations, sampler=sampler,
+            min_acceptance_rate=d.min_acceptance_rate, min_relative_ess=d.min_relative_ess,
+        )  # fmt: skip
+
+    abc_id = run.get("abc_id")
+    if abc_id is None:
+        abc = fresh()
+        abc.new(db_url, problem.targets())
+        abc_id = abc.history.id
+        write_json_atomic({**run, "abc_id": abc_id}, run_file)
+    stopped = None
+    columns = (TextColumn("[bold]calibrate[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, disable=not progress) as bar:
+        task = None
+        while True:
+            abc = fresh()
+            abc.load(db_url, abc_id)
+            abc.eps.restore(abc.history)  # the temperature plan continues from the stored generations
+            done = abc.history.max_t + 1
+            if task is None:
+                label = f"generations ({'resumed at ' + str(done) if resumed else 'new'})"
+                task = bar.add_task(label, total=generations, completed=done)
+            if done >= generations:
+                break
             try:
                 abc.run(max_nr_populations=1)
             except AssertionError as exc:  # pyabc: all importance weights underflowed (degenerate transition)
                 stopped = f"generation {done} failed ({exc}); kept the {done} finished generations"
                 bar.console.print(f"[yellow]warning:[/] {stopped}")
                 break
-            done = abc.history.max_t + 1
+            folders.checkpoint("generation")
             temperature = abc.history.get_all_populations()["epsilon"].iloc[-1]
-            bar.update(task, completed=done, description=f"generations (temperature {temperature:.3g})")
-    wall = time.perf_counter() - start
-    result = write_outputs(abc.history, problem, out, population, generations, wall, resumed)
-    if stopped:
-        result["meta"]["stopped"] = stopped
-        write_json_atomic(result["meta"], out / "meta.json")
-    return result
+            bar.update(task, completed=abc.history.max_t + 1, description=f"generations (temperature {temperature:.3g})")
+    return abc.history, resumed, stopped
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q) -> np.ndarray:
@@ -459,7 +505,7 @@ def write_outputs(
     temperatures = [float(e) for e in pops["epsilon"] if np.isfinite(e)]
     w = posterior["weight"].to_numpy()
     meta = {
-        "corridor_version": __version__,
+        "version": __version__,
         "scenario": problem.scenario.name,
         "scenario_sha256": problem.scenario.sha256(),
         "until": problem.until,
@@ -513,9 +559,18 @@ def posterior_dir(ref: str | Path | None, default: str) -> Path:
     """A posterior folder: a path, or the name of a shipped one (all-years, until-2020)."""
     shipped = Path(str(resources.files("corridor") / "data" / "posteriors"))
     ref = ref or default
-    for cand in (Path(ref), shipped / str(ref)):
-        if (cand / "posterior.parquet").is_file():
-            return cand
+    text = str(ref)
+    if "\x00" in text or len(text) > 4096:
+        raise CorridorInputError("--posterior: give a calibration output folder or a shipped posterior's name")
+    candidates = [Path(text)]
+    if "/" not in text and text not in (".", ".."):
+        candidates.append(shipped / text)
+    for cand in candidates:
+        try:
+            if (cand / "posterior.parquet").is_file():
+                return cand
+        except OSError:  # a name too long for the file system, for one
+            continue
     names = sorted(p.name for p in shipped.iterdir() if (p / "posterior.parquet").is_file()) if shipped.exists() else []
     raise CorridorInputError(
         f"posterior '{ref}': no posterior.parquet there; give a calibration output folder or one of: {', '.join(names) or '(none shipped)'}"
@@ -523,10 +578,41 @@ def posterior_dir(ref: str | Path | None, default: str) -> Path:
 
 
 def load_posterior(ref: str | Path | None, default: str = "all-years") -> tuple[pd.DataFrame, dict]:
+    """The weighted posterior of a calibration folder and its meta.json (``path`` added), checked:
+    files against the manifest when it lists them, finite values, weights that sum above zero."""
+    import pyarrow as pa
+
     folder = posterior_dir(ref, default)
-    df = pd.read_parquet(folder / "posterior.parquet")
-    meta_file = folder / "meta.json"
-    meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+
+    def rerun(meta: dict) -> str:
+        scenario = meta.get("scenario") if isinstance(meta.get("scenario"), str) else "SCENARIO"
+        until = meta.get("until") if isinstance(meta.get("until"), int) else "YEAR"
+        return f"`corridor calibrate {scenario} --until {until} --out {folder}`"
+
+    meta = {}
+    if (folder / "meta.json").exists():
+        meta = folders.read_manifest(folder, "meta.json", "calibration", rerun, "--posterior")
+        folders.verify(folder, meta, ["posterior.parquet"], "calibration", rerun(meta), strict=False)
+    path = folder / "posterior.parquet"
+    try:
+        df = pd.read_parquet(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = f"posterior.parquet cannot be read: {' '.join(str(exc).split())[:100]}"
+        raise folders.incomplete(folder, "calibration", reason, rerun(meta)) from None
+    _check_posterior(df, path)
+    return df, {**meta, "path": str(path)}
+
+
+def _check_posterior(df: pd.DataFrame, path: Path) -> None:
     if "weight" not in df.columns:
-        raise CorridorInputError(f"{folder / 'posterior.parquet'}: no weight column; write it with corridor calibrate")
-    return df, meta
+        raise CorridorInputError(f"{path}: no weight column; write it with corridor calibrate")
+    parameters = [c for c in df.columns if c not in ("weight", "generation")]
+    if df.empty or not parameters:
+        raise CorridorInputError(f"{path}: no particles or no parameter columns; write it with corridor calibrate")
+    for column in ("weight", *parameters):
+        values = pd.to_numeric(df[column], errors="coerce").to_numpy(float)
+        if not np.isfinite(values).all():
+            raise CorridorInputError(f"{path}: column '{column}' holds a value that is not a finite number; recalibrate")
+    weights = df["weight"].to_numpy(float)
+    if (weights < 0).any() or weights.sum() <= 0:
+        raise CorridorInputError(f"{path}: the weights are negative or sum to zero; recalibrate")

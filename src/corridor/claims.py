@@ -74,15 +74,19 @@ class Claim(BaseModel):
 def load_claims(path: str | Path | None = None) -> list[Claim]:
     path = Path(path) if path else Path(str(resources.files("corridor") / "data" / "claims.yaml"))
     data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("claims"), list) or not data["claims"]:
+        raise CorridorInputError(
+            f"{path.name}: not a claims file; give a mapping with a list of claims under 'claims:' (see data/claims.yaml)"
+        )
     claims = []
-    for i, item in enumerate((data or {}).get("claims", [])):
+    for i, item in enumerate(data["claims"]):
         try:
             claims.append(Claim.model_validate(item))
         except ValidationError as exc:
             err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
+            loc = "".join(f".{p}" for p in err["loc"])
             raise CorridorInputError(
-                f"{path.name}: claims[{i}]: {loc}: {err['msg'].removeprefix('Value error, ')}"
+                f"{path.name}: claims[{i}]{loc}: {err['msg'].removeprefix('Value error, ')}"
             ) from None
     return claims
 

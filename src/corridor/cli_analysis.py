@@ -13,40 +13,50 @@ import typer
 from rich.console import Console
 
 from corridor.errors import CorridorInputError
+from corridor.exports import stdout_console
+from corridor.folders import check_output_folder as _check_out  # noqa: F401  (cli_policy at main's HEAD imports it)
 
-console = Console()
+console = stdout_console()  # a pipe never cuts a name
 err_console = Console(stderr=True)
 
 ScenarioArg = Annotated[str, typer.Argument(help="Bundled scenario name or a YAML file.")]
 
 
-def _check_out(out: Path) -> Path:
-    if out.exists() and not out.is_dir():
-        raise CorridorInputError(f"--out {out}: not a folder; choose a folder path")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CorridorInputError(
-            f"--out {out}: cannot create folder ({exc.strerror}); choose a writable path"
-        ) from None
-    return out
+SchedulerOpt = Annotated[
+    str | None, typer.Option("--scheduler", help="local (default), threads, sync, or a running scheduler's address (tcp://HOST:8786).")
+]
+ClusterOpt = Annotated[
+    str | None, typer.Option("--cluster", help="slurm: start the workers as SLURM jobs (dask-jobqueue); --workers jobs.")
+]
+WorkerWaitOpt = Annotated[
+    float | None,
+    typer.Option("--worker-wait", min=1, max=86_400, help="Seconds to wait for a worker when the cluster has none "
+                 "[default: 120; 3600 with --cluster slurm]."),
+]
 
 
 def calibrate_cmd(
     scenario: ScenarioArg,
     until: Annotated[int, typer.Option("--until", help="Last observed year used in the fit.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder (holds the pyabc database; rerun to resume).")],
-    agents: Annotated[int | None, typer.Option("--agents", min=100, help="Agents per simulation.")] = None,
-    population: Annotated[int | None, typer.Option("--population", min=5, help="ABC-SMC population size.")] = None,
-    generations: Annotated[int | None, typer.Option("--generations", min=1, help="Total ABC-SMC generations.")] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 2,
+    agents: Annotated[int | None, typer.Option("--agents", min=100, max=20_000_000, help="Agents per simulation.")] = None,
+    population: Annotated[int | None, typer.Option("--population", min=5, max=100_000, help="ABC-SMC population size.")] = None,
+    generations: Annotated[int | None, typer.Option("--generations", min=1, max=1000, help="Total ABC-SMC generations.")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=1024, help="Worker processes (or SLURM jobs).")] = 2,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed of the sampler.")] = 0,
+    scheduler: SchedulerOpt = None,
+    cluster: ClusterOpt = None,
 ) -> None:
-    """Calibrate a scenario to the observed series with ABC-SMC (pyabc); resumable."""
-    from corridor.calibration import calibrate, print_summary
+    """Calibrate a scenario to the observed series with ABC-SMC (pyabc); resumable, same result on any cluster."""
+    from corridor.calibration import build_problem, calibrate, print_summary
+    from corridor.cluster import check_scheduler
+    from corridor.folders import claim
 
-    _check_out(out)
-    result = calibrate(scenario, until, out, agents, population, generations, workers=workers, seed=seed)
+    check_scheduler(scheduler, cluster)
+    problem = build_problem(scenario, until, agents)
+    with claim(out):  # refused here, before any simulation, if it cannot be written or is in use
+        result = calibrate(scenario, until, out, agents, population, generations, workers=workers, seed=seed,
+                           problem=problem, scheduler=scheduler, cluster=cluster)  # fmt: skip
     print_summary(result["summary"], console)
     m = result["meta"]
     console.print(
@@ -56,23 +66,23 @@ def calibrate_cmd(
 
 def ensemble_cmd(
     scenario: ScenarioArg,
-    runs: Annotated[int, typer.Option("--runs", min=1, help="Number of runs.")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    runs: Annotated[int, typer.Option("--runs", min=1, max=1_000_000, help="Number of runs.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (rerun to continue an interrupted ensemble).")],
     posterior: Annotated[str | None, typer.Option("--posterior", help="Calibration folder or shipped name.")] = None,
-    scheduler: Annotated[
-        str | None, typer.Option("--scheduler", help="Dask scheduler address, or local|threads|sync.")
-    ] = None,
-    agents: Annotated[int, typer.Option("--agents", min=100, help="Agents per run.")] = 20_000,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Local worker processes.")] = 2,
+    scheduler: SchedulerOpt = None,
+    agents: Annotated[int, typer.Option("--agents", min=100, max=20_000_000, help="Agents per run.")] = 20_000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=1024, help="Local worker processes (or SLURM jobs).")] = 2,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
+    cluster: ClusterOpt = None,
+    worker_wait: WorkerWaitOpt = None,
 ) -> None:
-    """Posterior-predictive ensemble (default posterior: all-years) -> quantiles.parquet."""
-    from corridor.ensemble import run_ensemble
+    """Posterior-predictive ensemble (default posterior: all-years) -> quantiles.parquet; resumable."""
+    from corridor.ensemble import ensemble_to_folder
 
-    _check_out(out)
-    ens = run_ensemble(scenario, runs, posterior, "all-years", agents, seed, scheduler, workers)
-    ens.write(out)
-    console.print(f"{runs} runs in {ens.meta['wall_seconds']} s; wrote {out / 'quantiles.parquet'}")
+    ens = ensemble_to_folder(out, scenario, runs, posterior=posterior, posterior_default="all-years", agents=agents,
+                             seed=seed, scheduler=scheduler, workers=workers, cluster=cluster, worker_wait_s=worker_wait)  # fmt: skip
+    resumed = f" ({ens.meta['runs_resumed']} of them from an interrupted ensemble)" if ens.meta["runs_resumed"] else ""
+    console.print(f"{runs} runs{resumed} in {ens.meta['wall_seconds']} s; wrote {out / 'quantiles.parquet'}")
 
 
 def validate_cmd(
@@ -86,21 +96,26 @@ def validate_cmd(
     posterior: Annotated[str | None, typer.Option("--posterior", help="Calibration folder or shipped name.")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON here.")] = None,
     ensemble: Annotated[Path | None, typer.Option("--ensemble", help="Use an existing ensemble folder.")] = None,
-    runs: Annotated[int, typer.Option("--runs", min=2, help="Runs of the ensemble.")] = 40,
-    agents: Annotated[int, typer.Option("--agents", min=100, help="Agents per run.")] = 20_000,
-    scheduler: Annotated[
-        str | None, typer.Option("--scheduler", help="Dask scheduler address, or local|threads|sync.")
-    ] = None,
+    runs: Annotated[int, typer.Option("--runs", min=2, max=1_000_000, help="Runs of the ensemble.")] = 40,
+    agents: Annotated[int, typer.Option("--agents", min=100, max=20_000_000, help="Agents per run.")] = 20_000,
+    scheduler: SchedulerOpt = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
 ) -> None:
     """Validate the posterior-predictive ensemble: out of sample (default posterior: until-2020) from a
     year on, or with --in-sample the fit itself (default posterior: all-years). Coverage of the 50% and
     90% intervals, CRPS and MASE per series; the small-boat surge, peak and trough."""
+    from corridor.cluster import check_scheduler
     from corridor.ensemble import load_ensemble, run_ensemble
+    from corridor.folders import check_output_file
     from corridor.validation import print_validation, validate, write_report
 
     if from_year is not None and not 1990 <= from_year <= 2100:
         raise CorridorInputError(f"--from {from_year}: give a year such as 2021")
+    if json_file is not None:
+        check_output_file(json_file, "--json")
+    _check_new_ensemble_options(scenario, posterior, "all-years" if in_sample else "until-2020")
+    check_scheduler(scheduler)
     if ensemble is not None:
         ens = load_ensemble(ensemble)
     else:
@@ -117,8 +132,19 @@ def validate_cmd(
         raise CorridorInputError("--in-sample: the ensemble does not say its posterior's fit window; rerun it")
     if not in_sample and result["overall"]["n"] == 0:
         raise CorridorInputError(f"--from {from_year}: no observations in or after that year; give an earlier year")
-    print_validation(result, console, in_sample_only=in_sample)
-    if json_file is not None:
+    if markdown:
+        from corridor.cli_policy import validation_frame
+        from corridor.exports import print_table
+
+        block, title = (result["in_sample"], f"in sample, up to {fit_until}") if in_sample else (result, f"validation from {from_year}")
+        print_table(validation_frame(block), f"{title} (posterior-predictive)", markdown=True)
+    elif str(json_file) != "-":
+        print_validation(result, console, in_sample_only=in_sample)
+    if json_file is not None and str(json_file) == "-":
+        from corridor.exports import write_json
+
+        write_json(result, "-")
+    elif json_file is not None:
         write_report(result, json_file)
         console.print(f"wrote {json_file}")
 
@@ -130,36 +156,39 @@ def forecast_cmd(
         int | None, typer.Option("--from", help="First forecast year (default: the year after the fit window).")
     ] = None,
     until: Annotated[int | None, typer.Option("--until", help="Last forecast year (default: from + 2).")] = None,
-    runs: Annotated[int, typer.Option("--runs", min=2, help="Runs of the ensemble.")] = 100,
-    agents: Annotated[int, typer.Option("--agents", min=100, help="Agents per run.")] = 20_000,
+    runs: Annotated[int, typer.Option("--runs", min=2, max=1_000_000, help="Runs of the ensemble.")] = 100,
+    agents: Annotated[int, typer.Option("--agents", min=100, max=20_000_000, help="Agents per run.")] = 20_000,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for forecast.parquet and meta.json.")] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown.")] = False,
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write the forecast as JSON here.")] = None,
-    scheduler: Annotated[
-        str | None, typer.Option("--scheduler", help="Dask scheduler address, or local|threads|sync.")
-    ] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Local worker processes.")] = 2,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the forecast as JSON here ('-': stdout).")] = None,
+    scheduler: SchedulerOpt = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=1024, help="Local worker processes.")] = 2,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
 ) -> None:
     """Posterior-predictive forecast of every observable series after the fit window (default posterior:
     all-years): median, 50% and 90% intervals in the units of each official series."""
+    from corridor.cluster import check_scheduler
+    from corridor.exports import write_json
+    from corridor.folders import check_output_file, check_output_folder
     from corridor.forecast import forecast
-    from corridor.results import write_json_atomic
 
     if out is not None:
-        _check_out(out)
+        check_output_folder(out, "--out")
+    if json_file is not None and str(json_file) != "-":
+        check_output_file(json_file, "--json")
+    check_scheduler(scheduler)
     fc = forecast(scenario, posterior, from_year, until, runs, agents, seed, scheduler, workers)
     if markdown:
         print(fc.to_markdown())
-    else:
+    elif str(json_file) != "-":
         print_forecast(fc)
     if out is not None:
         fc.write(out)
         console.print(f"wrote {out / 'forecast.parquet'}")
     if json_file is not None:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(fc.to_json(), json_file)
-        console.print(f"wrote {json_file}")
+        write_json(fc.to_json(), json_file)
+        if str(json_file) != "-":
+            console.print(f"wrote {json_file}")
 
 
 def print_forecast(fc) -> None:
@@ -185,39 +214,62 @@ def claims_cmd(
     ] = None,
     scenario: Annotated[str, typer.Option("--scenario", help="Scenario, when no ensemble is given.")] = "albania-uk",
     posterior: Annotated[str | None, typer.Option("--posterior", help="Calibration folder or shipped name.")] = None,
-    runs: Annotated[int, typer.Option("--runs", min=2, help="Runs, when no ensemble is given.")] = 40,
-    agents: Annotated[int, typer.Option("--agents", min=100, help="Agents per run.")] = 20_000,
+    runs: Annotated[int, typer.Option("--runs", min=2, max=1_000_000, help="Runs, when no ensemble is given.")] = 40,
+    agents: Annotated[int, typer.Option("--agents", min=100, max=20_000_000, help="Agents per run.")] = 20_000,
     claims_file: Annotated[Path | None, typer.Option("--claims", help="Claims YAML (default: bundled).")] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV here.")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the table as JSON here ('-': stdout).")] = None,
 ) -> None:
     """Evaluate the sources' quantitative claims against a posterior-predictive ensemble."""
     from corridor.claims import evaluate_claims, load_claims, print_claims
     from corridor.ensemble import load_ensemble, run_ensemble
+    from corridor.folders import check_output_file, write_atomic
 
+    if csv is not None:
+        check_output_file(csv, "--csv")
     claims = load_claims(claims_file)
+    _check_new_ensemble_options(scenario, posterior, "all-years")
     ens = load_ensemble(ensemble) if ensemble else run_ensemble(scenario, runs, posterior, "all-years", agents)
     table = evaluate_claims(ens.runs, claims)
-    print_claims(table, console)
+    from corridor.cli_policy import emit
+
+    view = table[[c for c in ("id", "source", "condition", "probability", "median", "q05", "q95") if c in table.columns]]
+    emit(view, "claims against the posterior-predictive ensemble", markdown, json_file, rich=lambda: print_claims(table, console))
     if csv is not None:
-        table.to_csv(csv, index=False)
+        write_atomic(csv, lambda tmp: table.to_csv(tmp, index=False))
 
 
 def report_cmd(
     ensemble: Annotated[
         Path | None, typer.Option("--ensemble", help="Ensemble folder (from `corridor ensemble`).")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="PNG file.")] = Path("docs/calibration.png"),
+    out: Annotated[Path, typer.Option("--out", help="Image file (PNG, PDF, SVG, ...).")] = Path("docs/calibration.png"),
     scenario: Annotated[str, typer.Option("--scenario", help="Scenario, when no ensemble is given.")] = "albania-uk",
     posterior: Annotated[str | None, typer.Option("--posterior", help="Calibration folder or shipped name.")] = None,
-    runs: Annotated[int, typer.Option("--runs", min=2, help="Runs, when no ensemble is given.")] = 40,
-    agents: Annotated[int, typer.Option("--agents", min=100, help="Agents per run.")] = 20_000,
+    runs: Annotated[int, typer.Option("--runs", min=2, max=1_000_000, help="Runs, when no ensemble is given.")] = 40,
+    agents: Annotated[int, typer.Option("--agents", min=100, max=20_000_000, help="Agents per run.")] = 20_000,
 ) -> None:
     """Plot observed points over posterior-predictive bands for each series (PNG)."""
+    from corridor.cli import image_formats
     from corridor.ensemble import load_ensemble, run_ensemble
+    from corridor.folders import check_output_file
 
+    check_output_file(out, "--out", image_formats())
+    _check_new_ensemble_options(scenario, posterior, "all-years")
     ens = load_ensemble(ensemble) if ensemble else run_ensemble(scenario, runs, posterior, "all-years", agents)
     path = plot_report(ens.observables, out, title=f"posterior: {ens.meta.get('posterior', '?')}")
     console.print(f"wrote {path}")
+
+
+def _check_new_ensemble_options(scenario: str, posterior: str | None, default: str) -> None:
+    """The scenario and posterior options are checked even when --ensemble makes them unused:
+    bad input is refused, not ignored."""
+    from corridor.calibration import load_posterior
+    from corridor.scenario import load_scenario
+
+    load_scenario(scenario)
+    load_posterior(posterior, default)
 
 
 def plot_report(observables, out: Path, title: str = "") -> Path:
@@ -227,6 +279,7 @@ def plot_report(observables, out: Path, title: str = "") -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from corridor.cli import save_figure
     from corridor.observed import load_mapping, load_observed, parse_period
     from corridor.validation import predictive_table
 
@@ -258,8 +311,7 @@ def plot_report(observables, out: Path, title: str = "") -> Path:
     fig.suptitle(f"Observed (dots) vs posterior-predictive bands; {title}", fontsize=11)
     fig.tight_layout()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
+    save_figure(fig, out, dpi=90)
     plt.close(fig)
     return out
 

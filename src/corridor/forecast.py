@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from corridor import folders
 from corridor.calibration import load_posterior
 from corridor.ensemble import run_ensemble
 from corridor.errors import CorridorInputError
 from corridor.observed import load_mapping, load_observed, parse_period, periods_between
-from corridor.results import write_json_atomic, write_parquet_atomic
+from corridor.results import write_parquet_atomic
 from corridor.scenario import Scenario, load_scenario
 from corridor.validation import QUANTILES, UNCERTAINTY
 
@@ -36,11 +37,10 @@ class Forecast:
     meta: dict
 
     def write(self, out: str | Path) -> Path:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_parquet_atomic(self.table, out / "forecast.parquet")
-        write_json_atomic(self.meta, out / "meta.json")
-        return out
+        """Write ``forecast.parquet`` and ``meta.json``: the folder complete or absent (``corridor.folders``)."""
+        with folders.staging(out) as stage:
+            write_parquet_atomic(self.table, stage.path / "forecast.parquet")
+            return stage.commit("meta.json", self.meta)
 
     def to_json(self) -> dict:
         return {"meta": self.meta, "forecast": json.loads(self.table.to_json(orient="records"))}
@@ -133,7 +133,8 @@ def forecast(
     ens = run_ensemble(
         scenario, runs, posterior, "all-years", agents, seed, scheduler, workers, progress, extra_periods=periods
     )
-    table = forecast_table(ens.observables, periods)
+    recorded = {k: v for k, v in periods.items() if k not in ens.meta["series_not_in_runs"]}
+    table = forecast_table(ens.observables, recorded)
     meta = {
         **ens.meta,
         "from_year": from_year,
@@ -145,7 +146,8 @@ def forecast(
 
 
 def forecast_table(observables: pd.DataFrame, periods: dict[str, list[str]]) -> pd.DataFrame:
-    """Predictive quantiles of each series at its forecast periods, in the units of the official series."""
+    """Predictive quantiles of each series at its forecast periods, in the units of the official series;
+    ``runs`` is the number of runs that define the value (a rate needs decisions in the period)."""
     mapping = load_mapping()
     observed = load_observed(list(periods))
     wanted = pd.DataFrame([(s, p) for s, ps in periods.items() for p in ps], columns=["series", "period"])
@@ -153,7 +155,9 @@ def forecast_table(observables: pd.DataFrame, periods: dict[str, list[str]]) -> 
     g = values.groupby(["series", "period"], sort=False)["value"]
     table = pd.concat({k: g.quantile(q) for k, q in QUANTILES.items()}, axis=1)
     table["runs"] = g.count()
-    table = table.reset_index()
+    # a period no run defines (a share of zero arrivals) stays in the table, with no value
+    table = table.reindex(pd.MultiIndex.from_frame(wanted)).fillna({"runs": 0}).reset_index()
+    table["runs"] = table["runs"].astype(int)
     table["period_kind"] = [parse_period(p).kind for p in table["period"]]
     table["unit"] = [observed[s].frame["unit"].iloc[-1] for s in table["series"]]
     table["fitted"] = [mapping.series[s].fit for s in table["series"]]

@@ -468,7 +468,8 @@ def expected_observed(
 ) -> dict[str, np.ndarray]:
     """Expected observed value of each series at each period for one model run (factors from ``params``).
 
-    Counts (negative binomial series) are floored at the run's resolution before the factors."""
+    Counts of agents (negative binomial series) are floored at the run's resolution before the
+    factors; expected flows (``expected_*`` outputs, given each month's state) are not quantised."""
     index = MonthIndex(series["month"])
     floor = resolution_floor(series)
     out = {}
@@ -476,7 +477,7 @@ def expected_observed(
         smap = mapping.series[name]
         labels = ps.periods if isinstance(ps, ObservedSeries) else list(ps)
         quantity = model_quantity(series, smap, labels, index)
-        if smap.noise.family == "negative_binomial":
+        if smap.noise.family == "negative_binomial" and not all(o.startswith("expected_") for o in smap.outputs):
             quantity = np.where(np.isnan(quantity), np.nan, np.maximum(quantity, floor))
         out[name] = quantity * observation_factor(smap.observation, params)
     return out

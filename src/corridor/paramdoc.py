@@ -16,39 +16,16 @@ from pydantic.fields import FieldInfo
 from corridor.errors import CorridorInputError
 from corridor.mechanisms import MECHANISMS
 from corridor.scenario import Prior, Scenario, load_scenario
-
-# units read off the parameter name, when its schema has no description saying them
-_SUFFIX_UNITS = (
-    ("eur_per_gbp", "EUR per GBP"),
-    ("_gbp_month", "GBP/month"),
-    ("_gbp_per_month", "GBP/month"),
-    ("_eur_month", "EUR/month"),
-    ("_persons_month", "persons/month"),
-    ("_per_1000_per_year", "per 1,000 persons per year"),
-    ("_months_of_income", "months of household income"),
-    ("_multiple_of_annual_income", "multiple of annual household income"),
-    ("_gbp", "GBP"),
-    ("_persons", "persons"),
-    ("_months", "months"),
-    ("_per_month", "per month"),
-    ("_per_year", "per year"),
-)
-_KEYWORD_UNITS = (
-    ("logit_offset", "log-odds"),
-    ("multiplier", "multiplier"),
-    ("ratio", "ratio"),
-    ("elasticity", "elasticity"),
-    ("enforcement", "index, 1 = reference level"),
-    ("intensity", "index"),
-    ("share", "share (0-1)"),
-    ("awareness", "share (0-1)"),
-    ("_rate", "share (0-1)"),
-)
+from corridor.units import unit_of
 
 
-def _num(x: float | None) -> str:
+def _num(x) -> str:
     if x is None:
         return "?"
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, str):
+        return x
     if float(x).is_integer() and abs(x) < 1e15:
         return f"{int(x):,}"
     return f"{x:.6g}"
@@ -58,16 +35,10 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def _unit(name: str, field: FieldInfo) -> str:
-    unit = next((u for suffix, u in _SUFFIX_UNITS if name.endswith(suffix)), "")
-    if name.startswith("p_") or "_p_" in name:
-        unit = "probability" + (" per month" if unit == "per month" else "")
-    desc = field.description or ""
-    if not unit and not desc:
-        unit = next((u for key, u in _KEYWORD_UNITS if key in name), "")
-    if desc and unit and unit not in desc:
-        return f"{unit}; {desc}"
-    return desc or unit
+def _unit(field: FieldInfo) -> str:
+    """The unit declared by the parameter's type, and its description."""
+    unit, desc = unit_of(field), field.description or ""
+    return "; ".join(x for x in (unit, desc) if x)
 
 
 def _bounds(field: FieldInfo) -> str:
@@ -97,8 +68,8 @@ def _prior(p: Prior) -> str:
     return f"{name}({', '.join(_num(x) for x in args)})"
 
 
-def _order(mechanism_id: str) -> int:
-    return 0 if mechanism_id == "D" else int(mechanism_id.removeprefix("M"))
+def _order(spec: str) -> int:
+    return 0 if spec == "D" else int(spec.removeprefix("M"))
 
 
 def parameter_table_markdown(scenario: Scenario) -> str:
@@ -118,12 +89,12 @@ def parameter_table_markdown(scenario: Scenario) -> str:
         "prior (U uniform, LogU log-uniform, N normal, LogN log-normal, Beta, or fixed); *source* names "
         "a data file in `shared/data`, a seed article in `shared/seeds`, or an assumption and why.",
     ]
-    for cls in sorted(MECHANISMS, key=lambda c: _order(c.mechanism_id)):
+    for cls in sorted(MECHANISMS, key=lambda c: _order(c.spec)):
         doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()
-        title = doc[0].removeprefix(f"{cls.mechanism_id} ").rstrip(".") if doc else ""
+        title = doc[0].removeprefix(f"{cls.spec} ").rstrip(".") if doc else ""
         out += [
             "",
-            f"## {cls.mechanism_id} `{cls.name}`: {title}",
+            f"## {cls.spec} `{cls.name}`: {title}",
             "",
             "| parameter | value | unit / description | bounds | prior | source |",
             "|---|---|---|---|---|---|",
@@ -132,7 +103,7 @@ def parameter_table_markdown(scenario: Scenario) -> str:
         for name, field in cls.Params.model_fields.items():
             e = entries[name]
             mark = " †" if f"{cls.name}.{name}" in changed else ""
-            row = (f"`{name}`", _num(e.value) + mark, _unit(name, field), _bounds(field), _prior(e.prior), e.source)
+            row = (f"`{name}`", _num(e.value) + mark, _unit(field), _bounds(field), _prior(e.prior), e.source)
             out.append("| " + " | ".join(_cell(c) for c in row) + " |")
     out += [
         "",

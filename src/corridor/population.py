@@ -35,6 +35,7 @@ class Population:
     lured: np.ndarray  # bool, recruited by a gang for the crossing (M4)
     referred: np.ndarray  # bool, referred as a potential trafficking victim
     departures: np.ndarray  # int8, crossings attempted so far
+    return_kind: np.ndarray  # int8, how the person last left the UK (RETURN_KINDS; 0 never)
     tie_ptr: np.ndarray  # int64, CSR row pointers
     tie_idx: np.ndarray  # int32, CSR column indices
     household_region: np.ndarray  # int8
@@ -46,14 +47,23 @@ class Population:
     def capacity(self) -> int:
         return self.state.shape[0]
 
+    @property
+    def n_households(self) -> int:
+        return self.household_ptr.shape[0] - 1
+
     def age_years(self, t: int, persons: np.ndarray | None = None) -> np.ndarray:
         bm = self.birth_month if persons is None else self.birth_month[persons]
         return (t - bm.astype(np.int32)) // 12
 
 
+# the age bands of the demography's age shares (the last band, 65-89, takes the rest)
+AGE_BAND_EDGES_YEARS = (0, 15, 30, 45, 65, 90)
+MIN_SAVINGS_MONTHS = 1e-3  # a numerical floor: the log-normal needs a positive median
+
+
 def _ages_months(rng: np.random.Generator, n: int, shares: list[float]) -> np.ndarray:
     """Ages drawn from band shares (0-14, 15-29, 30-44, 45-64, 65-89), uniform within a band."""
-    edges = np.array([0, 15, 30, 45, 65, 90]) * 12
+    edges = np.array(AGE_BAND_EDGES_YEARS) * 12
     probs = np.asarray(shares) / np.sum(shares)
     band = rng.choice(len(probs), size=n, p=probs)
     return rng.integers(edges[band], edges[band + 1])
@@ -90,8 +100,8 @@ def build_population(n_agents: int, horizon: int, p, seed: int) -> tuple[Populat
 
     # the diaspora of 2012: mostly young adult men, spread over UK states
     d = slice(n_origin, n_agents)
-    birth_month[d] = -rng.integers(20 * 12, 45 * 12, size=n_diaspora)
-    sex_male[d] = rng.random(n_diaspora) < 0.8
+    birth_month[d] = -rng.integers(int(p.diaspora_min_age_years * 12), int(p.diaspora_max_age_years * 12), size=n_diaspora)
+    sex_male[d] = rng.random(n_diaspora) < p.diaspora_share_male
     state[d] = _diaspora_states(rng, n_diaspora, p)
     death_month = _death_months(rng, birth_month, p.mortality_gompertz_a_per_year, p.mortality_gompertz_b_per_year)
 
@@ -101,9 +111,10 @@ def build_population(n_agents: int, horizon: int, p, seed: int) -> tuple[Populat
         a[order] for a in (state, birth_month, sex_male, region, household, death_month)
     )
     household_ptr = np.concatenate(([0], np.cumsum(np.bincount(household, minlength=n_households)))).astype(np.int64)
-    tie_ptr, tie_idx = _village_ties(rng, region, int(p.ties_per_person), int(p.village_size_persons))
+    tie_ptr, tie_idx = _village_ties(rng, region, p.ties_per_person, p.village_size_persons)
     income_months = p.initial_savings_months_of_income
-    savings = rng.lognormal(np.log(max(income_months, 1e-3) * 400.0), 0.8, n_households).astype(np.float32)
+    median_savings = max(income_months, MIN_SAVINGS_MONTHS) * p.initial_household_income_gbp_month
+    savings = rng.lognormal(np.log(median_savings), p.initial_savings_sigma, n_households).astype(np.float32)
 
     pop = Population(
         state=state,
@@ -121,6 +132,7 @@ def build_population(n_agents: int, horizon: int, p, seed: int) -> tuple[Populat
         lured=np.zeros(cap, dtype=bool),
         referred=np.zeros(cap, dtype=bool),
         departures=np.zeros(cap, dtype=np.int8),
+        return_kind=np.zeros(cap, dtype=np.int8),
         tie_ptr=tie_ptr,
         tie_idx=tie_idx,
         household_region=household_region,

@@ -28,7 +28,23 @@ class State(IntEnum):
 
 N_STATES = len(State)
 COUNTED_STATES = [s for s in State if s != State.UNBORN]
-STOCK_COLUMNS = [f"stock_{s.name.lower()}" for s in COUNTED_STATES]
+# the output column of each state's stock (persons in the state at the end of the month)
+STOCK_OUTPUTS = {
+    State.AT_ORIGIN: ("at_origin", "persons living at origin"),
+    State.IN_TRANSIT: ("in_transit", "persons on the way to the UK"),
+    State.IN_CARE: ("minors_in_care", "unaccompanied minors in local-authority care"),
+    State.MISSING_FROM_CARE: ("missing_from_care", "children missing from care"),
+    State.ASYLUM_PENDING: ("asylum_pending", "adults waiting for an asylum decision"),
+    State.UNDOCUMENTED: ("undocumented", "persons without leave to remain (refused, or never claimed)"),
+    State.LEGAL_RESIDENT: ("legal_residents", "persons with leave to remain (granted, family, sponsored)"),
+    State.CRIMINAL_EXPLOITATION: ("in_criminal_exploitation", "persons working for gangs in the drug trade"),
+    State.IN_PRISON: ("prison_population", "persons in UK prisons"),
+    State.EMIGRATED_ELSEWHERE: ("living_elsewhere", "emigrants living in a country other than the UK"),
+    State.DEAD_IN_TRANSIT: ("dead_in_transit", "persons who died on the way, since 2012 (cumulative)"),
+    State.DEAD_OTHER: ("dead_other", "persons who died of other causes, since 2012 (cumulative)"),
+}
+assert set(STOCK_OUTPUTS) == set(COUNTED_STATES)
+STOCK_COLUMNS = [STOCK_OUTPUTS[s][0] for s in COUNTED_STATES]
 
 # states of a person who is in the UK (for ties abroad, remittances, removal)
 IN_UK = (
@@ -59,4 +75,6 @@ IS_IN_UK = state_flags(*IN_UK)
 ASYLUM_NONE, ASYLUM_PENDING, ASYLUM_GRANTED, ASYLUM_REFUSED = 0, 1, 2, 3
 
 ROUTES = ("lorry", "small_boat")
+# how a person left the UK for Albania (Population.return_kind; 0: never returned)
+RETURN_KINDS = ("none", "fast_track", "enforced", "offender", "voluntary")
 REGIONS = ("north", "tirana_durres", "centre_south")

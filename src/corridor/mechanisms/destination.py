@@ -1,0 +1,353 @@
+"""M8 Destination state: care of minors, asylum, trafficking referral, policing, prison, removal.
+
+Evidence: 947 Albanian trafficking referrals in 2018, up more than 50% since
+2015, and boys prosecuted in towns across the UK with sentences of months to
+years (000_486404c3d6eb819b.txt, court_cases_seed.csv); about 2,000 Albanians
+in UK prisons claimed in 2022 (003_6a42180f8ac45b94.txt; official 1,393 in
+March 2023, uk_prisoners_albanian.csv); a boy went missing from foster care the
+day after his asylum interview (000). Asylum applications, grants and refusals
+in uk_asylum_albanian.csv; referrals in uk_nrm_referrals.csv; returns in
+uk_returns_albania.csv.
+
+Arrivals under 18 go into care; adults claim asylum or stay undocumented.
+Decisions fall at a scheduled month (a queue), granted or refused. Minors in
+care can go missing (more so after a refusal) and are found again; at 18 they
+leave care. Persons in criminal exploitation are arrested, may be referred as
+trafficking victims (which lowers conviction), convicted and sentenced; on
+release most are removed. Refused and undocumented persons are removed at a
+rate that a returns agreement (M11) multiplies; an agreement also fast-tracks
+removal of new adult claimants. What a would-be migrant perceives of all this,
+the chance of being allowed to stay and of being returned, is a moving average
+of recent outcomes, and enters the decision to leave.
+"""
+
+import numpy as np
+
+from corridor.mechanisms.base import (
+    FLOW,
+    LEVEL,
+    Mechanism,
+    MechanismParams,
+    Output,
+    PersonArrays,
+    Phase,
+    Provides,
+    Reads,
+)
+from corridor.states import (
+    ASYLUM_GRANTED,
+    ASYLUM_NONE,
+    ASYLUM_PENDING,
+    ASYLUM_REFUSED,
+    IS_IN_UK,
+    RETURN_KINDS,
+    ROUTES,
+    State,
+    state_flags,
+)
+from corridor.units import LogOdds, Months, Probability, ProbabilityPerMonth, Real, WholeMonths, bounded
+
+# persons who can be removed: the denominator of the perceived chance of removal
+_REMOVABLE = state_flags(State.ASYLUM_PENDING, State.UNDOCUMENTED, State.CRIMINAL_EXPLOITATION, State.IN_PRISON)
+_WAITING = state_flags(State.ASYLUM_PENDING, State.UNDOCUMENTED)
+ADULT_AGE = 18
+# sentences are drawn log-normal; the longest kept is 20 years (the tail beyond holds almost
+# nothing at the spreads allowed, and due months are stored as 16-bit integers)
+SENTENCE_MONTHS_RANGE = (1, 240)
+# prisoners of 2012 are part-way through their sentence: the months left are uniform on
+# [0, INITIAL_SENTENCE_SPAN x median), a mean of one median (an initial condition only)
+INITIAL_SENTENCE_SPAN = 2.0
+
+
+class DestinationParams(MechanismParams):
+    p_asylum_claim_adult: Probability = bounded(0, 1, "chance an adult claims asylum on arrival")
+    p_late_claim_per_month: ProbabilityPerMonth = bounded(0, 0.2, "undocumented persons who never claimed claim in the UK")
+    asylum_processing_months: WholeMonths = bounded(1, 60, "months from claim to initial decision")
+    p_grant_adult: Probability = bounded(0, 1, "initial grant rate, adults")
+    p_grant_minor: Probability = bounded(0, 1)
+    p_missing_from_care_per_month: ProbabilityPerMonth = bounded(0, 0.5)
+    p_missing_after_refusal: Probability = bounded(0, 1)
+    p_found_per_month: ProbabilityPerMonth = bounded(0, 1)
+    p_refer_small_boat_arrival: Probability = bounded(0, 1)
+    p_refer_lorry_arrival: Probability = bounded(0, 1)
+    p_refer_minor_arrival: Probability = bounded(0, 1)
+    p_refer_on_arrest: Probability = bounded(0, 1)
+    p_refer_undocumented_per_month: ProbabilityPerMonth = bounded(0, 0.5, "labour exploitation identified")
+    p_arrest_exploited_per_month: ProbabilityPerMonth = bounded(0, 1)
+    p_conviction: Probability = bounded(0, 1)
+    p_conviction_if_referred: Probability = bounded(0, 1, "statutory defence for trafficking victims")
+    sentence_median_months: Months = bounded(1, 240)
+    sentence_sigma: Real = bounded(0, 3, "log-normal spread of sentences")
+    p_removal_on_release: Probability = bounded(0, 1)
+    removal_rate_refused_per_month: ProbabilityPerMonth = bounded(0, 1)
+    removal_rate_undocumented_per_month: ProbabilityPerMonth = bounded(0, 1)
+    voluntary_return_rate_per_month: ProbabilityPerMonth = bounded(0, 1)
+    perception_memory_months: Months = bounded(1, 60)
+    b_perceived_stay: LogOdds = bounded(0, 10, "log-odds per unit perceived chance of being allowed to stay")
+    b_perceived_return: LogOdds = bounded(0, 20, "log-odds per unit perceived chance of removal within a year")
+
+
+class Destination(Mechanism):
+    name = "destination"
+    spec = "M8"
+    Params = DestinationParams
+    persons = PersonArrays(
+        reads=("birth_month", "route"),
+        writes=("state", "asylum_status", "due_month", "decision_month", "lured", "referred", "employed", "return_kind"),
+    )
+    provides = (Provides("uk_persons", Phase.STEP, "persons in the UK after this month's destination-state transitions"),)
+    reads = (Reads("arrived", Phase.STEP), Reads("family_joiners", Phase.STEP, lag=1))
+    reads_parameters = ("policy",)
+    outputs = (
+        Output("asylum_claims", FLOW, "persons", "asylum claims (adults who claim, and every unaccompanied minor)"),
+        Output("asylum_claims_minors", FLOW, "persons", "asylum claims of unaccompanied minors"),
+        Output("asylum_claims_in_country", FLOW, "persons", "claims made later by persons already in the UK (included in asylum_claims)"),
+        Output("asylum_grants", FLOW, "persons", "initial decisions that grant protection"),
+        Output("asylum_refusals", FLOW, "persons", "initial refusals, fast-track refusals included"),
+        Output("trafficking_referrals", FLOW, "persons", "referrals as potential victims of trafficking (NRM)"),
+        Output("trafficking_referrals_minors", FLOW, "persons", "referrals of persons under 18"),
+        Output("went_missing_after_refusal", FLOW, "persons", "minors in care who went missing after a refusal"),
+        Output("went_missing_in_care", FLOW, "persons", "minors in care who went missing otherwise"),
+        Output(
+            "went_missing_from_care", FLOW, "persons", "children who went missing from care, for any reason",
+            total_of=("went_missing_after_refusal", "went_missing_in_care", "taken_from_care_by_gang"),
+        ),
+        Output("arrests", FLOW, "persons", "arrests of persons in criminal exploitation"),
+        Output("convictions", FLOW, "persons", "convictions after arrest"),
+        Output("prison_receptions", FLOW, "persons", "persons sent to prison"),
+        Output("removals", FLOW, "persons", "enforced removals to Albania (fast-track and offenders included)"),
+        Output("removals_offenders", FLOW, "persons", "removals on release from prison"),
+        Output("removals_fast_track", FLOW, "persons", "removals of new claimants under the returns agreement"),
+        Output("voluntary_returns", FLOW, "persons", "returns to Albania without enforcement"),
+        Output("perceived_p_stay", LEVEL, "probability", "chance of being allowed to stay, as seen at origin"),
+        Output("perceived_p_return", LEVEL, "probability", "chance of removal within a year, as seen at origin"),
+    )
+
+    def init(self, ctx):
+        p, pop = ctx.p, ctx.pop
+        self.perceived_stay = p.p_grant_adult
+        self.perceived_return = 1.0 - (1.0 - p.removal_rate_refused_per_month) ** 12
+        self.fast_tracked = 0
+        self.removed = 0
+        self.decided = (0, 0)
+        self.uk = np.flatnonzero(IS_IN_UK[pop.state])  # kept up to date from here on
+        ctx.shared.uk_persons = self.uk
+        pop.asylum_status[pop.state == State.LEGAL_RESIDENT] = ASYLUM_GRANTED
+        prisoners = np.flatnonzero(pop.state == State.IN_PRISON)
+        left = ctx.streams.uniform("initial_sentence", 0, prisoners) * INITIAL_SENTENCE_SPAN * p.sentence_median_months
+        pop.due_month[prisoners] = 1 + left.astype(np.int16)
+
+    def decision_terms(self, ctx, t, persons, logit):
+        logit += self.max_decision_term(ctx, t)
+
+    def max_decision_term(self, ctx, t):
+        p = ctx.p
+        return p.b_perceived_stay * self.perceived_stay - p.b_perceived_return * self.perceived_return
+
+    # ------------------------------------------------------------ helpers
+
+    def _draw(self, ctx, purpose, t, persons, prob):
+        return ctx.streams.uniform(purpose, t, persons) < prob
+
+    def _refer(self, ctx, t, persons, prob, purpose):
+        pop = ctx.pop
+        persons = persons[~pop.referred[persons]]
+        hit = persons[self._draw(ctx, purpose, t, persons, prob)]
+        pop.referred[hit] = True
+        ctx.out.add("trafficking_referrals", hit.size)
+        ctx.out.add("trafficking_referrals_minors", int((pop.age_years(t, hit) < ADULT_AGE).sum()))
+
+    def _remove(self, ctx, persons, counter, kind):
+        """Persons leave the UK for Albania: back at origin, free to leave again."""
+        pop = ctx.pop
+        pop.return_kind[persons] = RETURN_KINDS.index(kind)
+        pop.state[persons] = State.AT_ORIGIN
+        pop.asylum_status[persons] = ASYLUM_NONE
+        pop.due_month[persons] = -1
+        pop.decision_month[persons] = -1
+        pop.lured[persons] = False
+        pop.referred[persons] = False  # a new crossing is a new case
+        pop.employed[persons] = False
+        ctx.out.add(counter, persons.size)
+        if counter == "removals":
+            self.removed += persons.size
+
+    def _in(self, ctx, uk, state):
+        return uk[ctx.pop.state[uk] == state]
+
+    # ------------------------------------------------------------ the month
+
+    def step(self, ctx, t):
+        pop = ctx.pop
+        arrived = ctx.shared.arrived
+        # persons enter the UK only by arriving (below) or joining family (M10, last month),
+        # so last month's list and joiners, less those who left, is everyone in the UK
+        known = np.concatenate((self.uk, ctx.shared.family_joiners))
+        uk_before = np.sort(known[IS_IN_UK[pop.state[known]]])
+        irregular = int(_REMOVABLE[pop.state[uk_before]].sum()) + arrived.size
+        self.removed = 0
+        self._arrivals(ctx, t, arrived)
+        uk = np.concatenate((uk_before, arrived))
+        self._in_country_claims(ctx, t, uk_before)
+        self._decisions(ctx, t, uk)
+        self._care(ctx, t, uk)
+        self._policing(ctx, t, uk)
+        self._releases(ctx, t, uk)
+        self._removals(ctx, t, uk)
+        self._perceptions(ctx, irregular)
+        self.uk = uk[IS_IN_UK[pop.state[uk]]]
+        ctx.shared.uk_persons = self.uk
+
+    def _arrivals(self, ctx, t, arrived):
+        p, policy, pop, out = ctx.p, ctx.params.policy, ctx.pop, ctx.out
+        pop.employed[arrived] = False
+        minor = pop.age_years(t, arrived) < ADULT_AGE
+        minors, adults = arrived[minor], arrived[~minor]
+        pop.state[minors] = State.IN_CARE
+        claim = self._draw(ctx, "claim", t, adults, p.p_asylum_claim_adult)
+        claimants = adults[claim]
+        pop.state[adults[~claim]] = State.UNDOCUMENTED
+        for who in (minors, claimants):
+            pop.asylum_status[who] = ASYLUM_PENDING
+            pop.decision_month[who] = t + p.asylum_processing_months
+        out.add("asylum_claims", minors.size + claimants.size)
+        out.add("asylum_claims_minors", minors.size)
+        self._refer(ctx, t, minors, p.p_refer_minor_arrival, "refer_minor")
+        by_route = pop.route[adults]
+        self._refer(ctx, t, adults[by_route == ROUTES.index("small_boat")], p.p_refer_small_boat_arrival, "refer_boat")
+        self._refer(ctx, t, adults[by_route == ROUTES.index("lorry")], p.p_refer_lorry_arrival, "refer_lorry")
+        pop.state[claimants] = State.ASYLUM_PENDING
+        fast_share = policy.returns_agreement * policy.returns_agreement_fast_track_share
+        fast = claimants[self._draw(ctx, "fast_track", t, claimants, fast_share)]
+        fast = fast[~pop.referred[fast] & ~pop.lured[fast]]
+        out.add("asylum_refusals", fast.size)
+        self._remove(ctx, fast, "removals", "fast_track")
+        out.add("removals_fast_track", fast.size)
+        self.fast_tracked = fast.size
+
+    def _in_country_claims(self, ctx, t, uk):
+        """Undocumented persons who never claimed may claim later (when found, or advised to):
+        most Albanian claims of 2019-2021 came from people who had not arrived by boat that year."""
+        p, pop, out = ctx.p, ctx.pop, ctx.out
+        never = uk[(pop.state[uk] == State.UNDOCUMENTED) & (pop.asylum_status[uk] == ASYLUM_NONE)]
+        claim = never[self._draw(ctx, "late_claim", t, never, p.p_late_claim_per_month)]
+        pop.state[claim] = State.ASYLUM_PENDING
+        pop.asylum_status[claim] = ASYLUM_PENDING
+        pop.decision_month[claim] = t + p.asylum_processing_months
+        out.add("asylum_claims", claim.size)
+        out.add("asylum_claims_in_country", claim.size)
+
+    def _decisions(self, ctx, t, uk):
+        p, pop, out = ctx.p, ctx.pop, ctx.out
+        due = uk[(pop.asylum_status[uk] == ASYLUM_PENDING) & (pop.decision_month[uk] <= t)]
+        minor = pop.age_years(t, due) < ADULT_AGE
+        grant = self._draw(ctx, "grant", t, due, np.where(minor, p.p_grant_minor, p.p_grant_adult))
+        pop.asylum_status[due[grant]] = ASYLUM_GRANTED
+        pop.asylum_status[due[~grant]] = ASYLUM_REFUSED
+        pop.decision_month[due] = -1
+        out.add("asylum_grants", int(grant.sum()))
+        out.add("asylum_refusals", int((~grant).sum()))
+        self.decided = (int(grant.sum()), due.size + self.fast_tracked)
+        granted, refused = due[grant], due[~grant]
+        # adults waiting, and those who left care or went missing before the decision
+        waiting = lambda x: x[_WAITING[pop.state[x]]]  # noqa: E731
+        pop.state[waiting(granted)] = State.LEGAL_RESIDENT
+        pop.state[waiting(refused)] = State.UNDOCUMENTED
+        refused_in_care = refused[pop.state[refused] == State.IN_CARE]
+        safeguarding = ctx.params.policy.safeguarding_missing_multiplier
+        gone = refused_in_care[self._draw(ctx, "missing_after_refusal", t, refused_in_care, p.p_missing_after_refusal * safeguarding)]
+        pop.state[gone] = State.MISSING_FROM_CARE
+        out.add("went_missing_after_refusal", gone.size)
+
+    def _care(self, ctx, t, uk):
+        p, pop = ctx.p, ctx.pop
+        in_care = self._in(ctx, uk, State.IN_CARE)
+        missing = self._in(ctx, uk, State.MISSING_FROM_CARE)
+        safeguarding = ctx.params.policy.safeguarding_missing_multiplier
+        go = in_care[self._draw(ctx, "missing", t, in_care, p.p_missing_from_care_per_month * safeguarding)]
+        found = missing[self._draw(ctx, "found", t, missing, p.p_found_per_month)]
+        pop.state[go] = State.MISSING_FROM_CARE
+        pop.state[found] = State.IN_CARE
+        ctx.out.add("went_missing_in_care", go.size)
+        for group in (self._in(ctx, uk, State.IN_CARE), self._in(ctx, uk, State.MISSING_FROM_CARE)):
+            adult = group[pop.age_years(t, group) >= ADULT_AGE]
+            status = pop.asylum_status[adult]
+            was_missing = pop.state[adult] == State.MISSING_FROM_CARE
+            pop.state[adult] = np.where(
+                status == ASYLUM_GRANTED, State.LEGAL_RESIDENT,
+                np.where((status == ASYLUM_PENDING) & ~was_missing, State.ASYLUM_PENDING, State.UNDOCUMENTED),
+            )  # fmt: skip
+
+    def _policing(self, ctx, t, uk):
+        p, pop, out = ctx.p, ctx.pop, ctx.out
+        exploited = self._in(ctx, uk, State.CRIMINAL_EXPLOITATION)
+        p_arrest = p.p_arrest_exploited_per_month * ctx.params.policy.policing_multiplier
+        arrested = exploited[self._draw(ctx, "arrest", t, exploited, p_arrest)]
+        out.add("arrests", arrested.size)
+        self._refer(ctx, t, arrested, p.p_refer_on_arrest, "refer_arrest")
+        prob = np.where(pop.referred[arrested], p.p_conviction_if_referred, p.p_conviction)
+        convict = self._draw(ctx, "convict", t, arrested, prob)
+        convicted = arrested[convict]
+        z = ctx.streams.normal("sentence", t, convicted)
+        months = np.clip(np.exp(np.log(p.sentence_median_months) + p.sentence_sigma * z), *SENTENCE_MONTHS_RANGE)
+        pop.state[convicted] = State.IN_PRISON
+        pop.due_month[convicted] = t + np.round(months).astype(np.int16)
+        pop.state[arrested[~convict]] = State.UNDOCUMENTED
+        out.add("convictions", convicted.size)
+        out.add("prison_receptions", convicted.size)
+        undocumented = self._in(ctx, uk, State.UNDOCUMENTED)
+        # facing removal, more undocumented persons are identified (or come forward) as exploited
+        p_refer = p.p_refer_undocumented_per_month * self._agreement(ctx.params.policy, "referral")
+        self._refer(ctx, t, undocumented, p_refer, "refer_labour")
+
+    def _releases(self, ctx, t, uk):
+        p, pop = ctx.p, ctx.pop
+        prisoners = self._in(ctx, uk, State.IN_PRISON)
+        out = prisoners[pop.due_month[prisoners] <= t]
+        removal = out[self._draw(ctx, "removal_on_release", t, out, p.p_removal_on_release)]
+        pop.state[out] = State.UNDOCUMENTED
+        pop.due_month[out] = -1
+        self._remove(ctx, removal, "removals", "offender")
+        ctx.out.add("removals_offenders", removal.size)
+
+    @staticmethod
+    def _agreement(policy, what: str) -> float:
+        """The returns agreement's multiplier on removals, voluntary returns or referrals (1 without it)."""
+        multiplier = getattr(policy, f"returns_agreement_{what}_multiplier")
+        return 1.0 + (multiplier - 1.0) * policy.returns_agreement
+
+    def _removals(self, ctx, t, uk):
+        p, pop = ctx.p, ctx.pop
+        undocumented = self._in(ctx, uk, State.UNDOCUMENTED)
+        refused = pop.asylum_status[undocumented] == ASYLUM_REFUSED
+        rate = np.where(refused, p.removal_rate_refused_per_month, p.removal_rate_undocumented_per_month)
+        policy = ctx.params.policy
+        go = self._draw(ctx, "removal", t, undocumented, np.minimum(1.0, rate * self._agreement(policy, "removal")))
+        go &= ~pop.referred[undocumented]
+        self._remove(ctx, undocumented[go], "removals", "enforced")
+        # undocumented persons go home more often under the agreement (assisted returns, no prospect of staying)
+        undocumented, legal = self._in(ctx, uk, State.UNDOCUMENTED), self._in(ctx, uk, State.LEGAL_RESIDENT)
+        voluntary = p.voluntary_return_rate_per_month
+        rate = np.concatenate((np.full(undocumented.size, voluntary * self._agreement(policy, "voluntary")),
+                               np.full(legal.size, voluntary)))  # fmt: skip
+        staying = np.concatenate((undocumented, legal))
+        back = staying[self._draw(ctx, "voluntary_return", t, staying, np.minimum(1.0, rate))]
+        self._remove(ctx, back, "voluntary_returns", "voluntary")
+
+    def _perceptions(self, ctx, n_irregular):
+        """What would-be migrants perceive: the chance of being returned within a year of
+        arriving, and of being allowed to stay. Returns come on a fast track for new claimants
+        (announced with the agreement, so known before many are returned) or at the hazard
+        the irregular stock faces; perceptions follow both with a memory of a few months."""
+        p, policy, out = ctx.p, ctx.params.policy, ctx.out
+        w = 1.0 / p.perception_memory_months
+        monthly = self.removed / max(n_irregular, 1)
+        within_a_year = 1.0 - (1.0 - min(monthly, 1.0)) ** 12
+        fast_track = policy.returns_agreement * policy.returns_agreement_fast_track_share
+        target = 1.0 - (1.0 - fast_track) * (1.0 - within_a_year)
+        self.perceived_return += w * (target - self.perceived_return)
+        grants, decided = self.decided
+        if decided:
+            self.perceived_stay += w * (grants / decided - self.perceived_stay)
+        out.set("perceived_p_stay", self.perceived_stay)
+        out.set("perceived_p_return", self.perceived_return)

@@ -1,0 +1,92 @@
+"""M11 Policies and scheduled events.
+
+Evidence: the UK announced millions for jobs and infrastructure in the Kukes
+region, which people fear corruption will absorb; the ambassador's appeal to
+parents; a planned fiscal amnesty for up to EUR 2 million of cash at up to 10%
+tax, which a former minister says will not discourage illegal migration or
+illicit activity (003_6a42180f8ac45b94.txt). The UK-Albania returns agreement
+of December 2022 (uk_returns_albania.csv, uk_small_boats.csv).
+
+This module owns the policy levers; the scenario's ``events`` switch them (and
+any other parameter) at given months, and the engine applies them at the start
+of each month. It turns an origin investment, less what corruption takes, into
+jobs in the target region (which lower its unemployment, M1), and adds the
+effect of awareness campaigns to the decision to leave. The other levers are
+read by the mechanisms they act on: enforcement (M6), ad take-down (M4),
+returns agreement, safeguarding and policing (M8), fiscal amnesty (M9, M3).
+"""
+
+import numpy as np
+
+from corridor.mechanisms.base import FLOW, STOCK, Mechanism, MechanismParams, Output, Phase, Provides
+from corridor.states import REGIONS
+from corridor.units import (
+    GBP,
+    REGION_INDEX,
+    GBPPerMonth,
+    Index,
+    LogOdds,
+    Multiplier,
+    Region,
+    Share,
+    Switch,
+    bounded,
+    decay_factor,
+)
+
+
+class PolicyParams(MechanismParams):
+    investment_gbp_per_month: GBPPerMonth = bounded(0, 1e9)
+    investment_region: Region
+    corruption_leakage: Share = bounded(0, 1, "share of investment lost before it creates jobs")
+    cost_per_job_gbp: GBP = bounded(100, 1e7)
+    investment_job_decay_per_year: Share = bounded(0, 1, "share of created jobs lost in a year")
+    awareness_campaign_intensity: Index = bounded(0, 5, "0 = none")
+    b_awareness_campaign: LogOdds = bounded(0, 5, "log-odds reduction per unit intensity")
+    enforcement_lorry: Index = bounded(0.1, 10, "1 = 2012 level")
+    enforcement_small_boat: Index = bounded(0.1, 10, "1 = 2018 level")
+    returns_agreement: Switch
+    returns_agreement_removal_multiplier: Multiplier = bounded(1, 50, "on removals of refused and undocumented persons")
+    returns_agreement_fast_track_share: Share = bounded(0, 1, "share of new adult claimants removed on a fast track")
+    returns_agreement_voluntary_multiplier: Multiplier = bounded(1, 50, "on voluntary returns of undocumented persons")
+    returns_agreement_referral_multiplier: Multiplier = bounded(1, 50, "on trafficking referrals of undocumented persons facing removal")
+    ad_takedown_share: Share = bounded(0, 1)
+    safeguarding_missing_multiplier: Multiplier = bounded(0, 2, "on the missing-from-care hazard; 1 = as is")
+    policing_multiplier: Multiplier = bounded(0, 10, "on arrests of exploited persons")
+    fiscal_amnesty: Switch
+    amnesty_repatriation_multiplier: Multiplier = bounded(1, 10)
+    amnesty_tax_rate: Share = bounded(0, 1)
+
+
+class Policy(Mechanism):
+    name = "policy"
+    spec = "M11"
+    Params = PolicyParams
+    provides = (Provides("jobs_created_agents", Phase.BEGIN, "jobs an origin investment created, by region, in agents"),)
+    outputs = (
+        Output("investment_gbp", FLOW, "GBP", "origin investment spent", per_agent=False),
+        Output("investment_lost_to_corruption_gbp", FLOW, "GBP", "part of the investment lost to corruption", per_agent=False),
+        Output("jobs_created", STOCK, "jobs", "jobs the investment sustains (real jobs, not agents)", per_agent=False),
+    )
+
+    def init(self, ctx):
+        ctx.shared.jobs_created_agents = np.zeros(len(REGIONS))
+        self.jobs_real = np.zeros(len(REGIONS))
+
+    def begin_month(self, ctx, t):
+        policy, out = ctx.p, ctx.out
+        self.jobs_real *= decay_factor(policy.investment_job_decay_per_year)
+        spent = policy.investment_gbp_per_month
+        region = REGION_INDEX[policy.investment_region]
+        self.jobs_real[region] += spent * (1.0 - policy.corruption_leakage) / policy.cost_per_job_gbp
+        ctx.shared.jobs_created_agents = self.jobs_real / ctx.scale
+        out.set("investment_gbp", spent)
+        out.set("investment_lost_to_corruption_gbp", spent * policy.corruption_leakage)
+        out.set("jobs_created", self.jobs_real.sum())
+
+    def decision_terms(self, ctx, t, persons, logit):
+        logit += self.max_decision_term(ctx, t)
+
+    def max_decision_term(self, ctx, t):
+        policy = ctx.p
+        return -policy.b_awareness_campaign * policy.awareness_campaign_intensity

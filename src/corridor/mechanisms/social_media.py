@@ -1,0 +1,80 @@
+"""M4 Lure by gangs on social media: displayed wealth and cheap-crossing ads.
+
+Evidence: a south London street gang promotes its lifestyle to teenagers in
+Albania on social media (000_486404c3d6eb819b.txt); gangs advertise cheap
+crossings on TikTok (003_6a42180f8ac45b94.txt).
+
+The lure is the reach of the ads (an intensity that events raise as platforms
+spread, less the share taken down by policy, M11) times the gangs' appetite for
+labour (M7), plus the standing lifestyle display. It adds to the log-odds of
+young men, and a share of the young men who then leave are recruited by a gang
+that fronts the crossing in return for work (their debt, M7).
+"""
+
+import numpy as np
+
+from corridor.mechanisms.base import LEVEL, Mechanism, MechanismParams, Output, PersonArrays, Phase, Provides, Reads
+from corridor.units import Index, LogOdds, Probability, Years, bounded
+
+
+class SocialMediaParams(MechanismParams):
+    ads_intensity: Index = bounded(0, 5, "reach of cheap-crossing ads, 1 = 2022 TikTok level")
+    lifestyle_display_intensity: Index = bounded(0, 5, "standing gang lifestyle display")
+    b_lure: LogOdds = bounded(0, 5, "log-odds per unit lure")
+    lure_min_age: Years = bounded(10, 30)
+    lure_max_age: Years = bounded(15, 50)
+    p_recruited_per_lure: Probability = bounded(0, 1, "chance a lured leaver is gang-recruited, per unit lure")
+
+
+class SocialMedia(Mechanism):
+    name = "social_media"
+    spec = "M4"
+    Params = SocialMediaParams
+    persons = PersonArrays(reads=("sex_male", "birth_month"))
+    provides = (
+        Provides("ads_reach", Phase.BEGIN, "reach of crossing ads after take-downs (index)"),
+        Provides("candidate_fronting_chance", Phase.DECIDE, "for each candidate, the chance a gang fronts the crossing"),
+        Provides("gang_fronted", Phase.STEP, "for each of this month's leavers, whether a gang fronts the crossing"),
+    )
+    reads = (
+        # ads are bought ahead: the lure follows the gangs' appetite of last month
+        Reads("gang_demand_index", Phase.BEGIN, lag=1),
+        Reads("leavers", Phase.STEP),
+    )
+    reads_parameters = ("policy",)
+    outputs = (Output("lure_intensity", LEVEL, "index", "gang lure on social media (ads and lifestyle x gang demand)"),)
+
+    def init(self, ctx):
+        ctx.shared.ads_reach = 0.0
+        ctx.shared.gang_fronted = np.zeros(0, dtype=bool)
+        ctx.shared.candidate_fronting_chance = np.zeros(0)
+        self.lure = 0.0
+
+    def begin_month(self, ctx, t):
+        p = ctx.p
+        ads = p.ads_intensity * (1.0 - ctx.params.policy.ad_takedown_share)
+        self.lure = (ads + p.lifestyle_display_intensity) * ctx.shared.gang_demand_index
+        ctx.shared.ads_reach = ads
+        ctx.out.set("lure_intensity", self.lure)
+
+    def _targeted(self, ctx, t, persons):
+        p = ctx.p
+        age = ctx.pop.age_years(t, persons)
+        return ctx.pop.sex_male[persons] & (age >= p.lure_min_age) & (age <= p.lure_max_age)
+
+    def decision_terms(self, ctx, t, persons, logit):
+        targeted = self._targeted(ctx, t, persons)
+        logit += ctx.p.b_lure * self.lure * targeted
+        ctx.shared.candidate_fronting_chance = self._fronting_chance(ctx.p) * targeted
+
+    def _fronting_chance(self, p) -> float:
+        return min(1.0, p.p_recruited_per_lure * self.lure)
+
+    def max_decision_term(self, ctx, t):
+        return max(0.0, ctx.p.b_lure * self.lure)  # targeted or not
+
+    def step(self, ctx, t):
+        """Which of this month's leavers a gang recruits, and so finances the crossing of (M5, M7)."""
+        leavers = ctx.shared.leavers
+        draw = ctx.streams.uniform("recruited", t, leavers)
+        ctx.shared.gang_fronted = self._targeted(ctx, t, leavers) & (draw < self._fronting_chance(ctx.p))
