@@ -112,7 +112,7 @@ def test_no_file_of_an_earlier_run_survives_beside_a_new_one(tmp_path):
     Simulation(sc, agents=200, seed=1, record_events=True).run().write(out)
     assert (out / "life_events.parquet").is_file()
     Simulation(sc, agents=200, seed=2).run().write(out)
-    assert _visible(out) == ["manifest.json", "series.parquet"]
+    assert _visible(out) == ["data_dictionary.csv", "data_dictionary.xlsx", "manifest.json", "series.parquet"]
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077])
