@@ -24,13 +24,15 @@ def test_a_run_folder_exports_every_table_and_its_data_dictionary(tmp_path):
     from corridor.scenario import load_scenario
 
     folder = Simulation(load_scenario(write_short_scenario(tmp_path / "short.yaml")), agents=500, seed=1).run().write(tmp_path / "run")
-    written = {p.name for p in export_folder(folder)}
-    assert {"series.csv", "series.xlsx", "data_dictionary.csv"} <= written
+    assert (folder / "data_dictionary.csv").is_file()  # every run folder carries its dictionary
+    target, written = export_folder(folder)
+    assert target == tmp_path / "run-export" and {"series.csv", "series.xlsx", "data_dictionary.csv"} <= set(written)
     series = pd.read_parquet(folder / "series.parquet")
-    dictionary = pd.read_csv(folder / "data_dictionary.csv")
+    dictionary = pd.read_csv(target / "data_dictionary.csv")
     assert set(series.columns) <= set(dictionary["column"])
     assert dictionary[["unit", "meaning", "aggregation"]].notna().all().all()
-    assert pd.read_excel(folder / "series.xlsx")["departures"].sum() == pytest.approx(series["departures"].sum())
+    assert pd.read_excel(target / "series.xlsx")["departures"].sum() == pytest.approx(series["departures"].sum())
+    assert export_folder(folder)[0] == target  # exported again: its own folder is replaced whole
 
 
 def test_numbers_are_rounded_to_three_significant_digits():

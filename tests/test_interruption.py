@@ -112,7 +112,7 @@ def test_no_file_of_an_earlier_run_survives_beside_a_new_one(tmp_path):
     Simulation(sc, agents=200, seed=1, record_events=True).run().write(out)
     assert (out / "life_events.parquet").is_file()
     Simulation(sc, agents=200, seed=2).run().write(out)
-    assert _visible(out) == ["manifest.json", "series.parquet"]
+    assert _visible(out) == ["data_dictionary.csv", "data_dictionary.xlsx", "manifest.json", "series.parquet"]
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077])
@@ -198,7 +198,9 @@ def test_ctrl_c_stops_an_ensemble_on_a_local_cluster_with_one_line_and_exit_130(
 def test_ctrl_c_stops_a_calibration_with_one_line_and_exit_130(short, tmp_path):
     out = tmp_path / "cal"
     db = partial_dir(out) / "calibration.db"
-    proc = corridor_process(*_calibrate_args(short, out), start_new_session=True)
+    args = [*_calibrate_args(short, out)]
+    args[args.index("--generations") + 1] = "40"  # long enough that the interrupt lands while it works
+    proc = corridor_process(*args, start_new_session=True)
     code, _, err = _interrupt_when(proc, db.exists)
     assert code == 130 and err.strip().count("\n") == 0, err
     assert err.startswith("interrupted") and err.count("rerun the same command to continue") == 1, err

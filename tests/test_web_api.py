@@ -199,7 +199,7 @@ def test_an_uploaded_file_is_validated_like_a_file_given_to_the_command_line(cli
 
 def test_a_quick_run_is_kept_in_the_registry_with_its_manifest_and_downloads(client, quick_run, runs_dir, tmp_path):
     record = client.get(f"/api/runs/{quick_run}").json()
-    manifest = json.loads((runs_dir / quick_run / "manifest.json").read_text())
+    manifest = json.loads((runs_dir / quick_run / "output" / "manifest.json").read_text())
     assert record["status"] == "done" and record["permalink"] == f"/runs/{quick_run}"
     assert (record["seed"], record["agents"]) == (manifest["seed"], manifest["agents"]) == (3, SMALL)
     assert record["scenario_sha256"] == manifest["scenario_sha256"] and record["version"] == manifest["version"]
@@ -207,7 +207,7 @@ def test_a_quick_run_is_kept_in_the_registry_with_its_manifest_and_downloads(cli
     listed = {j["id"]: j for j in client.get("/api/jobs").json()}
     assert listed[quick_run]["status"] == "done" and listed[quick_run]["label"] == "quick run of albania-uk-edited (1,000 agents)"
     assert client.get(f"/runs/{quick_run}").status_code == 200
-    series = pd.read_parquet(runs_dir / quick_run / "series.parquet")
+    series = pd.read_parquet(runs_dir / quick_run / "output" / "series.parquet")
     parquet = client.get(f"/api/runs/{quick_run}/download/parquet")
     (tmp_path / "s.parquet").write_bytes(parquet.content)
     assert pd.read_parquet(tmp_path / "s.parquet").equals(series)
@@ -225,7 +225,7 @@ def test_a_quick_run_is_kept_in_the_registry_with_its_manifest_and_downloads(cli
 
 def test_the_view_of_a_run_has_its_key_numbers_chart_and_provenance(client, quick_run, runs_dir):
     view = client.get(f"/api/runs/{quick_run}/view", params={"output": "arrivals_small_boat", "since": "2022-01", "until": "2022-12"}).json()
-    series = pd.read_parquet(runs_dir / quick_run / "series.parquet")
+    series = pd.read_parquet(runs_dir / quick_run / "output" / "series.parquet")
     in_2022 = series[series["month"].str.startswith("2022")]
     cards = {c["output"]: c for c in view["cards"]}
     assert cards["arrivals_small_boat"]["value"] == significant(in_2022["arrivals_small_boat"].sum())
@@ -317,7 +317,7 @@ def test_a_cancelled_job_stops_its_worker_process(client, runs_dir):
     cancelled = client.post(f"/api/jobs/{job['id']}/cancel").json()
     assert wait(client, job["id"])["status"] == "cancelled" and cancelled["id"] == job["id"]
     assert process.wait(timeout=10) < 0  # ended by a signal, before finishing its months
-    assert not (runs_dir / job["id"] / "manifest.json").exists()
+    assert not (runs_dir / job["id"] / "output").exists()
     assert client.get(f"/api/runs/{job['id']}").json()["status"] == "cancelled"
     assert client.get(f"/api/runs/{job['id']}/view").status_code == 400
 

@@ -9,14 +9,10 @@ import sys
 
 
 def architecture() -> str:
-    from corridor.engine import ENGINE_OUTPUTS, wiring
-    from corridor.mechanisms import MECHANISMS
+    from corridor.engine import declared_outputs, wiring
     from corridor.wiring import architecture_markdown
 
-    outputs = {o.name: o for o in ENGINE_OUTPUTS}
-    for m in MECHANISMS:
-        outputs.update({o.name: o for o in m.outputs})
-    return architecture_markdown(wiring(), outputs)
+    return architecture_markdown(wiring(), declared_outputs())
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from corridor.cli_policy import JsonOpt
 from corridor.errors import CorridorInputError
 from corridor.exports import stdout_console
 from corridor.folders import check_output_folder as _check_out  # noqa: F401  (cli_policy at main's HEAD imports it)
@@ -94,7 +95,7 @@ def validate_cmd(
         bool, typer.Option("--in-sample", help="Check the fit: the fitted points inside the bands (posterior all-years).")
     ] = False,
     posterior: Annotated[str | None, typer.Option("--posterior", help="Calibration folder or shipped name.")] = None,
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON here.")] = None,
+    json_file: JsonOpt = None,
     ensemble: Annotated[Path | None, typer.Option("--ensemble", help="Use an existing ensemble folder.")] = None,
     runs: Annotated[int, typer.Option("--runs", min=2, max=1_000_000, help="Runs of the ensemble.")] = 40,
     agents: Annotated[int, typer.Option("--agents", min=100, max=20_000_000, help="Agents per run.")] = 20_000,
@@ -219,7 +220,7 @@ def claims_cmd(
     claims_file: Annotated[Path | None, typer.Option("--claims", help="Claims YAML (default: bundled).")] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV here.")] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write the table as JSON here ('-': stdout).")] = None,
+    json_file: JsonOpt = None,
 ) -> None:
     """Evaluate the sources' quantitative claims against a posterior-predictive ensemble."""
     from corridor.claims import evaluate_claims, load_claims, print_claims

@@ -13,9 +13,9 @@ from typing import Annotated
 
 import typer
 
-from corridor.cli_analysis import _check_out
 from corridor.errors import CorridorInputError
 from corridor.exports import print_table, significant, stdout_console, write_json
+from corridor.folders import check_output_file, check_output_folder
 
 ScenarioArg = Annotated[str, typer.Argument(help="Bundled scenario name or a YAML file.")]
 RunsOpt = Annotated[int, typer.Option("--runs", min=2, max=100_000, help="Posterior draws (each runs every arm).")]
@@ -26,7 +26,16 @@ SinceOpt = Annotated[str | None, typer.Option("--since", help="First month of th
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Last month of the window (YYYY-MM).")]
 SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, or local|threads|sync.")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, max=64, help="Local worker processes.")]
-JsonOpt = Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON to this file ('-': stdout).")]
+def _json_path(value: Path | None) -> Path | None:
+    """--json is checked when the command line is read, before any work ('-': stdout)."""
+    if value is not None and str(value) != "-":
+        check_output_file(value, "--json")
+    return value
+
+
+JsonOpt = Annotated[
+    Path | None, typer.Option("--json", help="Also write the result as JSON to this file ('-': stdout).", callback=_json_path)
+]
 MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Print Markdown tables instead of terminal tables.")]
 
 
@@ -145,7 +154,7 @@ def compare_cmd(
     if runs is not None and out is None:
         out = Path("runs/compare")
     if out is not None:
-        _check_out(out)
+        check_output_folder(out)
     agents = agents or (20_000 if runs else 100_000)
     effects = paired_effects(baseline, variants, runs, posterior, agents, seed, since, until, scheduler, workers)
     console = stdout_console(quiet=str(json_file) == "-")
@@ -212,7 +221,7 @@ def sweep_cmd(
     """How an answer responds to one or two numeric levers, paired over posterior draws."""
     from corridor.sweep import run_sweep
 
-    _check_out(out)
+    check_output_folder(out)
     sweep = run_sweep(scenario, param, runs, posterior, agents, seed, since, until, output, scheduler, workers)
     sweep.write(out)
     console = stdout_console(quiet=str(json_file) == "-")
@@ -236,27 +245,34 @@ def sweep_cmd(
 
 def report_cmd(
     path: Annotated[Path | None, typer.Argument(help="A run, ensemble, compare or sweep folder, or a validation JSON.")] = None,
-    html: Annotated[Path | None, typer.Option("--html", help="Self-contained HTML file to write (default: PATH/report.html).")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Self-contained HTML file to write (default: PATH.html, beside it).")] = None,
     validation: Annotated[Path | None, typer.Option("--validation", help="A validation JSON whose coverage the caveats quote.")] = None,
     ensemble: Annotated[Path | None, typer.Option("--ensemble", help="PNG mode: ensemble folder (from `corridor ensemble`).")] = None,
-    out: Annotated[Path, typer.Option("--out", help="PNG mode: file to write.")] = Path("docs/calibration.png"),
-    scenario: Annotated[str, typer.Option("--scenario", help="PNG mode: scenario, when no ensemble is given.")] = "albania-uk",
+    out: Annotated[Path | None, typer.Option("--out", help="PNG mode: file to write (default calibration.png).")] = None,
+    scenario: Annotated[str | None, typer.Option("--scenario", help="PNG mode: scenario, when no ensemble is given (default albania-uk).")] = None,
     posterior: PosteriorOpt = None,
-    runs: Annotated[int, typer.Option("--runs", min=2, help="PNG mode: runs, when no ensemble is given.")] = 40,
-    agents: Annotated[int, typer.Option("--agents", min=100, help="PNG mode: agents per run.")] = 20_000,
+    runs: Annotated[int | None, typer.Option("--runs", min=2, help="PNG mode: runs, when no ensemble is given (default 40).")] = None,
+    agents: Annotated[int | None, typer.Option("--agents", min=100, help="PNG mode: agents per run (default 20,000).")] = None,
 ) -> None:
     """A self-contained HTML report of PATH (interactive charts, scenario, parameters, caveats, command);
     without PATH, the PNG of observed points over posterior-predictive bands (--ensemble ... --out x.png)."""
+    if path is None and (html is not None or validation is not None):
+        flag = "--html" if html is not None else "--validation"
+        raise CorridorInputError(f"{flag}: give the folder to report on, e.g. corridor report runs/albania-uk {flag} ...")
+    png_options = {"--ensemble": ensemble, "--out": out, "--scenario": scenario, "--posterior": posterior, "--runs": runs, "--agents": agents}
+    given = [flag for flag, value in png_options.items() if value is not None]
+    if path is not None and given:
+        raise CorridorInputError(f"{given[0]}: an option of the PNG report; give either PATH (an HTML report) or PNG options, not both")
     if path is None:
         from corridor.cli_analysis import report_cmd as png_report
 
-        return png_report(ensemble, out, scenario, posterior, runs, agents)
+        return png_report(ensemble, out or Path("calibration.png"), scenario or "albania-uk", posterior, runs or 40, agents or 20_000)
     from corridor.report_html import write_report
 
     if validation is not None and not validation.is_file():
         raise CorridorInputError(f"--validation {validation}: file not found; give a JSON from `corridor validate --json`")
-    if html is None:
-        html = path / "report.html" if path.is_dir() else path.with_suffix(".html")
+    if html is None:  # beside the folder: a run folder holds only what corridor wrote into it
+        html = path.with_suffix(".html") if path.is_file() else path.parent / f"{path.name}.html"
     written = write_report(path, html, validation)
     stdout_console().print(f"wrote {written} (self-contained; opens offline)")
 
@@ -273,6 +289,8 @@ def cases_cmd(
     """Synthetic case histories: sampled persons' life courses as dated timelines, against the seed court cases."""
     from corridor.cases import case_summaries, court_comparison, load_case_data, render_cases, sample_cases, timeline
 
+    if out is not None:
+        check_output_folder(out)
     data = load_case_data(run_dir)
     summary = case_summaries(data)
     cases = sample_cases(summary, n, where, seed)
@@ -300,11 +318,13 @@ def cases_cmd(
                     markdown, left=("quantity", "court cases", "model cases", "share of model cases at or below each court value"))  # fmt: skip
     if out is not None:
         from corridor.exports import dictionary_rows, write_dictionary, write_table
+        from corridor.folders import staging
 
-        _check_out(out)
-        write_table(cases, out / "cases")
-        write_table(comparison, out / "court_comparison")
-        write_dictionary(out, dictionary_rows("cases", CASE_COLUMNS))
+        with staging(out) as stage:
+            write_table(cases, stage.path / "cases")
+            write_table(comparison, stage.path / "court_comparison")
+            write_dictionary(stage.path, dictionary_rows("cases", CASE_COLUMNS))
+            stage.commit("meta.json", {"kind": "cases", "run": str(run_dir), "n": int(len(cases))})
     if json_file is not None:
         from corridor.exports import records
 
@@ -331,12 +351,15 @@ CASE_COLUMNS = {
 }
 
 
-def export_cmd(folder: Annotated[Path, typer.Argument(help="A folder written by corridor (run, ensemble, compare, sweep).")]) -> None:
-    """Every table of a folder as CSV and XLSX, and the data dictionary of a run."""
+def export_cmd(
+    folder: Annotated[Path, typer.Argument(help="A folder written by corridor (run, ensemble, compare, sweep, calibration).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for the CSV/XLSX files (default: FOLDER-export, beside it).")] = None,
+) -> None:
+    """Every table of a folder as CSV and XLSX, with the data dictionary of a run, in a folder of their own."""
     from corridor.exports import export_folder
 
-    written = export_folder(folder)
-    stdout_console().print(f"wrote {len(written)} files in {folder}")
+    target, written = export_folder(folder, out)
+    stdout_console().print(f"wrote {len(written)} files in {target}")
 
 
 # ---------------------------------------------------------------- registration

@@ -16,7 +16,6 @@ which is what two independent ensembles of these runs would give.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -29,7 +28,7 @@ import pandas as pd
 from corridor import __version__
 from corridor.errors import CorridorInputError
 from corridor.exports import aggregate, output_metadata
-from corridor.results import write_json_atomic, write_parquet_atomic
+from corridor.results import write_parquet_atomic
 from corridor.scenario import Scenario, load_scenario, month_index, parse_month
 
 DEFAULT_OUTPUTS = [
@@ -65,18 +64,19 @@ class Effects:
     monthly: pd.DataFrame  # per month: arm, output, month, q05..q95 of the paired difference
 
     def write(self, folder: str | Path) -> Path:
+        """Write the comparison's folder: complete or absent (see ``corridor.folders``)."""
+        from corridor import folders
         from corridor.exports import save_figure, write_dictionary, write_table
 
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        write_parquet_atomic(self.table, out / "effects.parquet")
-        write_parquet_atomic(self.runs, out / "runs.parquet")
-        write_parquet_atomic(self.monthly, out / "monthly_effects.parquet")
-        write_table(self.table, out / "effects")
-        save_figure(effects_figure_static(self), out / "effects")
-        write_json_atomic(self.meta, out / "meta.json")
-        write_dictionary(out, dictionary_rows(self.meta))
-        return out
+        with folders.staging(folder) as stage:
+            out = stage.path
+            write_parquet_atomic(self.table, out / "effects.parquet")
+            write_parquet_atomic(self.runs, out / "runs.parquet")
+            write_parquet_atomic(self.monthly, out / "monthly_effects.parquet")
+            write_table(self.table, out / "effects")
+            save_figure(effects_figure_static(self), out / "effects")
+            write_dictionary(out, dictionary_rows(self.meta))
+            return stage.commit("meta.json", self.meta)
 
     def statistic(self, arm: str, output: str, period: str, statistic: str) -> float:
         t = self.table
@@ -124,18 +124,27 @@ def effects_figure_static(effects: Effects, period: str | None = None):
     return fig
 
 
-def load_effects(folder: str | Path) -> Effects:
+def load_effects(folder: str | Path, flag: str = "comparison folder") -> Effects:
+    """A complete comparison folder, its files checked against meta.json; else a one-line refusal."""
+    from corridor import folders
+
     folder = Path(folder)
-    for name in ("effects.parquet", "runs.parquet", "monthly_effects.parquet", "meta.json"):
-        if not (folder / name).is_file():
-            raise CorridorInputError(f"comparison '{folder}': {name} is missing; run `corridor compare ... --out {folder}`")
-    meta = json.loads((folder / "meta.json").read_text())
-    return Effects(
-        pd.read_parquet(folder / "effects.parquet"),
-        meta,
-        pd.read_parquet(folder / "runs.parquet"),
-        pd.read_parquet(folder / "monthly_effects.parquet"),
-    )
+    rerun = f"`corridor compare ... --runs N --out {folder}`"
+    meta = folders.read_manifest(folder, "meta.json", "comparison", lambda _: rerun, flag)
+    names = ["effects.parquet", "runs.parquet", "monthly_effects.parquet"]
+    folders.verify(folder, meta, names, "comparison", rerun)
+    return Effects(*(_read(folder / n, "comparison", rerun) for n in names[:1]), meta, *(_read(folder / n, "comparison", rerun) for n in names[1:]))
+
+
+def _read(path: Path, what: str, rerun: str) -> pd.DataFrame:
+    import pyarrow as pa
+
+    from corridor import folders
+
+    try:
+        return pd.read_parquet(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise folders.incomplete(path.parent, what, f"{path.name} cannot be read: {' '.join(str(exc).split())[:100]}", rerun) from None
 
 
 # ---------------------------------------------------------------- periods
@@ -291,12 +300,12 @@ def _check_arms(arms: list[Scenario]) -> None:
             )
 
 
-def probe_outputs(scenario: Scenario) -> tuple[list[str], dict]:
-    """The output columns of a scenario and their metadata, from a tiny run (robust to how the engine declares them)."""
-    from corridor.engine import Simulation
+def probe_outputs(scenario: Scenario | None = None) -> tuple[list[str], dict]:
+    """The output columns of a run and their metadata, from the mechanisms' declarations (no run needed)."""
+    from corridor.engine import declared_outputs
 
-    results = Simulation(scenario, agents=100, seed=0).run()
-    return [c for c in results.series.columns if c != "month"], output_metadata(results.manifest)
+    outputs = declared_outputs()
+    return list(outputs), {name: o.describe() for name, o in outputs.items()}
 
 
 def check_outputs(known: list[str], outputs: list[str] | None, default: list[str]) -> list[str]:

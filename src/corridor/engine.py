@@ -47,6 +47,14 @@ ENGINE_OUTPUTS = (
     Output("population_total", STOCK, "persons", "everyone the model has held, the dead included (conservation)"),
     *(Output(column, STOCK, "persons", meaning) for column, meaning in STOCK_OUTPUTS.values()),
 )
+def declared_outputs() -> dict[str, Output]:
+    """Every output column a run writes, in order, with its declaration (no run needed)."""
+    outputs = {o.name: o for o in ENGINE_OUTPUTS}
+    for m in MECHANISMS:
+        outputs.update({o.name: o for o in m.outputs})
+    return outputs
+
+
 def wiring():
     """The checked data flow of the bundled mechanisms."""
     return check_wiring(MECHANISMS, POPULATION_FIELDS, PARAMETER_MODELS, ENGINE_OUTPUTS)
@@ -86,9 +94,7 @@ class Simulation:
         self.pop, _ = build_population(self.agents, self.n_months, self.params["demography"], self.seed)
         d = self.params["demography"]
         self.scale = (d.real_origin_population + d.initial_uk_diaspora_persons) / self.agents
-        self.outputs = {o.name: o for o in ENGINE_OUTPUTS}
-        for m in self.modules:
-            self.outputs.update({o.name: o for o in m.outputs})
+        self.outputs = declared_outputs()
         self.series = {name: np.zeros(self.n_months) for name, o in self.outputs.items() if not o.total_of}
         self.stocks = np.zeros((self.n_months, N_STATES), dtype=np.int64)
         self.events = self._schedule_events()

@@ -190,7 +190,8 @@ def map_runs(task, args: list[tuple], scheduler: str | None = None, workers: int
     columns = (TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     report = progress if callable(progress) else None
     # the bar goes to stderr: stdout stays for results (--markdown, --json -)
-    with Progress(*columns, disable=not progress or report is not None, console=Console(stderr=True)) as bar:
+    console = Console(stderr=True)  # a bar only on a terminal: a log or a pipe gets the result lines alone
+    with Progress(*columns, disable=not progress or report is not None or not console.is_terminal, console=console) as bar:
         bar_task = bar.add_task("runs", total=len(args), completed=len(args) - len(todo))
         if not todo:
             return results

@@ -126,7 +126,7 @@ def write_dictionary(folder: str | Path, rows: list[dict]) -> Path:
 
 def write_table(df: pd.DataFrame, stem: str | Path, formats=("csv", "xlsx")) -> list[Path]:
     """The table as ``stem.csv`` and ``stem.xlsx`` (openpyxl), written to a temporary name and renamed."""
-    from corridor.results import _atomic
+    from corridor.folders import write_atomic as _atomic
 
     stem = Path(stem)
     written = []
@@ -163,22 +163,34 @@ def save_figure(fig, stem: str | Path, dpi: int = 110) -> list[Path]:
     return paths
 
 
-def export_folder(folder: str | Path) -> list[Path]:
-    """CSV and XLSX of every Parquet table in a folder, and the data dictionary of a run folder."""
+def export_folder(folder: str | Path, out: str | Path | None = None) -> tuple[Path, list[str]]:
+    """CSV and XLSX of every table of a complete corridor folder (run, ensemble, comparison, sweep,
+    calibration), with the data dictionary of a run, into a new folder beside it (``NAME-export``):
+    the source folder keeps only what its manifest vouches for."""
     import pandas as pd
 
+    from corridor import folders
+
     folder = Path(folder)
-    if not folder.is_dir():
-        raise CorridorInputError(f"{folder}: not a folder; give a folder written by corridor")
+    manifest_name = "manifest.json" if (folder / "manifest.json").is_file() else "meta.json"
+    rerun = f"the command that wrote {folder}"
+    manifest = folders.read_manifest(folder, manifest_name, "corridor output folder", lambda _: rerun, "FOLDER")
+    tables = sorted(n for n in (manifest.get("files") or {}) if isinstance(n, str) and n.endswith(".parquet"))
+    if not tables:
+        raise CorridorInputError(f"FOLDER {folder}: its {manifest_name} lists no tables; give a folder written by corridor")
+    folders.verify(folder, manifest, tables, "corridor output folder", rerun)
+    out = folders.check_output_folder(out if out is not None else folder.parent / f"{folder.name}-export")
     written = []
-    for parquet in sorted(folder.glob("*.parquet")):
-        df = pd.read_parquet(parquet)
-        formats = ("csv", "xlsx") if len(df) <= 1_000_000 else ("csv",)  # Excel's sheet limit
-        written += write_table(df, folder / parquet.stem, formats)
-    manifest = folder / "manifest.json"
-    if manifest.is_file() and (folder / "series.parquet").is_file():
-        written.append(write_run_dictionary(folder, json.loads(manifest.read_text())))
-    return written
+    with folders.staging(out) as stage:
+        for name in tables:
+            df = pd.read_parquet(folder / name)
+            formats = ("csv", "xlsx") if len(df) <= 1_000_000 else ("csv",)  # Excel's sheet limit
+            written += [p.name for p in write_table(df, stage.path / Path(name).stem, formats)]
+        if manifest_name == "manifest.json" and "series.parquet" in tables:
+            write_run_dictionary(stage.path, manifest, life_events="life_events.parquet" in tables)
+            written.append("data_dictionary.csv")
+        stage.commit("meta.json", {"kind": "export", "exported_from": str(folder), "tables": tables})
+    return out, written
 
 
 LIFE_EVENT_DICTIONARY = {
@@ -197,11 +209,11 @@ LIFE_EVENT_DICTIONARY = {
 }
 
 
-def write_run_dictionary(folder: str | Path, manifest: dict) -> Path:
+def write_run_dictionary(folder: str | Path, manifest: dict, life_events: bool | None = None) -> Path:
     """The data dictionary of a run folder: every column of series.parquet (and of life_events.parquet)."""
     rows = dictionary_rows("series", {"month": ("YYYY-MM", "calendar month", "the period itself")})
     rows += output_dictionary_rows("series", output_metadata(manifest))
-    if (Path(folder) / "life_events.parquet").is_file():
+    if life_events if life_events is not None else (Path(folder) / "life_events.parquet").is_file():
         rows += dictionary_rows("life_events", LIFE_EVENT_DICTIONARY)
     return write_dictionary(folder, rows)
 

@@ -58,6 +58,24 @@ OUTPUT_NAMES = frozenset(
         "sensitivity.csv",
         "sensitivity.parquet",
         "runs",
+        "data_dictionary.csv",
+        "data_dictionary.xlsx",
+        # compare, sweep, cases
+        "effects.parquet",
+        "effects.csv",
+        "effects.xlsx",
+        "effects.png",
+        "effects.svg",
+        "monthly_effects.parquet",
+        "sweep.parquet",
+        "sweep.csv",
+        "sweep.xlsx",
+        "response.png",
+        "response.svg",
+        "cases.csv",
+        "cases.xlsx",
+        "court_comparison.csv",
+        "court_comparison.xlsx",
     }
 )
 PARTIAL_SUFFIX = ".partial"
@@ -148,6 +166,8 @@ def _check_writable_in(folder: Path, flag: str, path: Path) -> None:
 
 def check_output_folder(out: str | Path, flag: str = "--out") -> Path:
     """Refuse, before any work, an output folder that cannot be written or holds the user's files."""
+    if str(out) in ("", "."):  # an empty option reaches us as '.': the working folder is never replaced whole
+        raise CorridorInputError(f"{flag}: give the name of a folder to write (not the current folder)")
     target = resolve(out, flag)
     if len(target.name.encode()) > 200:
         raise CorridorInputError(f"{flag}: the folder name is too long; choose a shorter one")
@@ -161,7 +181,7 @@ def check_output_folder(out: str | Path, flag: str = "--out") -> Path:
             entries = sorted(os.listdir(target))
         except OSError as exc:
             raise CorridorInputError(f"{flag} {out}: cannot read this folder ({_reason(exc)}); choose another") from None
-        foreign = [e for e in entries if e not in OUTPUT_NAMES]
+        foreign = [e for e in entries if e not in OUTPUT_NAMES and e not in _listed_files(target)]
         if foreign:
             raise CorridorInputError(
                 f"{flag} {out}: holds files that corridor did not write (e.g. {foreign[0]!r}); "
@@ -171,6 +191,18 @@ def check_output_folder(out: str | Path, flag: str = "--out") -> Path:
     else:
         _check_writable_in(_nearest_existing(target, flag), flag, Path(out))
     return target
+
+
+def _listed_files(folder: Path) -> set[str]:
+    """Files a corridor manifest in ``folder`` vouches for (it wrote them), if it has one."""
+    for name in ("manifest.json", "meta.json"):
+        try:
+            table = json.loads((folder / name).read_text(encoding="utf-8")).get("files")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(table, dict):
+            return set(table) | {name}
+    return set()
 
 
 def check_output_file(path: str | Path, flag: str, suffixes: tuple[str, ...] | None = None) -> Path:

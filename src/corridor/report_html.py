@@ -360,16 +360,12 @@ def build_report(path: str | Path, validation: str | Path | None = None) -> str:
 
 
 def write_report(path: str | Path, out: str | Path, validation: str | Path | None = None) -> Path:
-    from corridor.results import _atomic
+    """Write the self-contained report of ``path`` to ``out`` (checked before the report is built)."""
+    from corridor.folders import check_output_file, write_atomic
 
+    out = check_output_file(out, "--html", ("html", "htm"))
     text = build_report(path, validation)
-    out = Path(out)
-    if out.is_dir():
-        raise CorridorInputError(f"--html {out}: is a folder; give a file name ending in .html")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        _atomic(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    except OSError as exc:
-        raise CorridorInputError(f"--html {out}: cannot write ({exc.strerror}); choose a writable path") from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return out
 

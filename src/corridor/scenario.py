@@ -602,22 +602,31 @@ def _resolve(ref: str, base_dir: Path | None = None) -> tuple[dict, str, list[st
             break
         ref, base_dir = data["extends"], path.parent
     merged: dict = {}
-    events: list[dict] = []
     origins: list[str] = []
     for data, label in reversed(chain):  # from the root scenario down to the file asked for
-        merged = _deep_merge(merged, {k: v for k, v in data.items() if k != "events"})
-        by_id = {e["id"]: i for i, e in enumerate(events)}
-        for j, event in enumerate(data.get("events") or []):
-            where = f"{label}: events[{j}] ({event['id']})"
-            if event["id"] in by_id:  # same id: the child's keys replace the parent's
-                i = by_id[event["id"]]
-                events[i], origins[i] = {**events[i], **event}, where
-            else:
-                by_id[event["id"]] = len(events)
-                events.append(event)
-                origins.append(where)
-    merged["events"] = events
+        merged = merge_variant(merged, data, label, origins)
     return merged, chain[0][1], origins
+
+
+def merge_variant(parent: dict, child: dict, label: str = "variant", origins: list[str] | None = None) -> dict:
+    """A variant's data merged onto its parent's: everything key by key, events by id (an
+    event with a parent's id replaces the keys it gives; a new id is added). ``origins``,
+    if given, tracks where each event of the result was written (for error messages)."""
+    merged = _deep_merge(parent, {k: v for k, v in child.items() if k != "events"})
+    events = list(parent.get("events") or [])
+    origins = origins if origins is not None else [""] * len(events)
+    by_id = {e["id"]: i for i, e in enumerate(events)}
+    for j, event in enumerate(child.get("events") or []):
+        where = f"{label}: events[{j}] ({event['id']})"
+        if event["id"] in by_id:  # same id: the child's keys replace the parent's
+            i = by_id[event["id"]]
+            events[i], origins[i] = {**events[i], **event}, where
+        else:
+            by_id[event["id"]] = len(events)
+            events.append(event)
+            origins.append(where)
+    merged["events"] = events
+    return merged
 
 
 def _load_raw(ref: str, base_dir: Path | None, chain: tuple[str, ...] = ()) -> tuple[dict, str]:

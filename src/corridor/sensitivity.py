@@ -67,8 +67,12 @@ def morris(
     from SALib.analyze import morris as analyze
     from SALib.sample import morris as sample
 
-    from corridor.engine import Simulation
+    from corridor.engine import Simulation, declared_outputs
 
+    known = declared_outputs()
+    unknown = [o for o in outputs if o not in known]
+    if unknown:
+        raise CorridorInputError(f"--output: unknown output '{unknown[0]}'; see docs/architecture.md for the outputs")
     since, until = since or scenario.start, until or scenario.end
     for label, month in (("--since", since), ("--until", until)):
         try:
@@ -84,9 +88,6 @@ def morris(
     Y = np.empty((X.shape[0], len(outputs)))
     for i, row in enumerate(X):
         series = Simulation(scenario.with_values(dict(zip(names, row, strict=True))), agents=agents, seed=seed).run().series
-        unknown = [o for o in outputs if o not in series.columns]
-        if unknown:
-            raise CorridorInputError(f"--output: unknown output '{unknown[0]}'; see the columns of series.parquet")
         Y[i] = _window_totals(series, outputs, since, until)
         if progress is not None:
             progress(i + 1, X.shape[0])

@@ -11,7 +11,6 @@ categories are not levers of a curve: compare their scenarios with ``corridor co
 
 from __future__ import annotations
 
-import json
 import time
 import typing
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from corridor.effects import (
     window_bounds,
 )
 from corridor.errors import CorridorInputError
-from corridor.results import write_json_atomic, write_parquet_atomic
+from corridor.results import write_parquet_atomic
 from corridor.scenario import Scenario, load_scenario
 
 DEFAULT_OUTPUTS = ["departures", "arrivals_small_boat", "deaths_in_transit", "prison_population"]
@@ -96,26 +95,30 @@ class Sweep:
     runs: pd.DataFrame
 
     def write(self, folder: str | Path) -> Path:
+        """Write the sweep's folder: complete or absent (see ``corridor.folders``)."""
+        from corridor import folders
         from corridor.exports import save_figure, write_dictionary, write_table
 
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        write_parquet_atomic(self.table, out / "sweep.parquet")
-        write_parquet_atomic(self.runs, out / "runs.parquet")
-        write_table(self.table, out / "sweep")
-        write_json_atomic(self.meta, out / "meta.json")
-        save_figure(response_figure_static(self), out / "response")
-        write_dictionary(out, dictionary_rows(self.meta))
-        return out
+        with folders.staging(folder) as stage:
+            out = stage.path
+            write_parquet_atomic(self.table, out / "sweep.parquet")
+            write_parquet_atomic(self.runs, out / "runs.parquet")
+            write_table(self.table, out / "sweep")
+            save_figure(response_figure_static(self), out / "response")
+            write_dictionary(out, dictionary_rows(self.meta))
+            return stage.commit("meta.json", self.meta)
 
 
-def load_sweep(folder: str | Path) -> Sweep:
+def load_sweep(folder: str | Path, flag: str = "sweep folder") -> Sweep:
+    """A complete sweep folder, its files checked against meta.json; else a one-line refusal."""
+    from corridor import folders
+    from corridor.effects import _read
+
     folder = Path(folder)
-    for name in ("sweep.parquet", "runs.parquet", "meta.json"):
-        if not (folder / name).is_file():
-            raise CorridorInputError(f"sweep '{folder}': {name} is missing; run `corridor sweep ... --out {folder}`")
-    meta = json.loads((folder / "meta.json").read_text())
-    return Sweep(pd.read_parquet(folder / "sweep.parquet"), meta, pd.read_parquet(folder / "runs.parquet"))
+    rerun = f"`corridor sweep ... --out {folder}`"
+    meta = folders.read_manifest(folder, "meta.json", "sweep", lambda _: rerun, flag)
+    folders.verify(folder, meta, ["sweep.parquet", "runs.parquet"], "sweep", rerun)
+    return Sweep(_read(folder / "sweep.parquet", "sweep", rerun), meta, _read(folder / "runs.parquet", "sweep", rerun))
 
 
 def _grid(levers: list[Lever]) -> list[dict]:

@@ -32,11 +32,11 @@ from corridor.mechanisms import MECHANISMS
 from corridor.paramdoc import _order, _prior
 from corridor.scenario import (
     Scenario,
-    _deep_merge,
     _load_raw,
     _read_yaml,
     _split_key,
     bundled_names,
+    merge_variant,
     validate_resolved,
 )
 
@@ -214,7 +214,7 @@ def resolve_edit(edit: ScenarioEdit, uploads: Path) -> EditedScenario:
         variant["parameters"] = parameters
     if events:
         variant["events"] = events
-    scenario = validate_resolved(_deep_merge(base, variant), f"{name}.yaml")
+    scenario = validate_resolved(merge_variant(base, variant, f"{name}.yaml"), f"{name}.yaml")
     if "extends" not in variant:  # an upload: the file must stand alone, so write it in full
         variant = scenario.model_dump(mode="json")
     return EditedScenario(scenario, yaml.safe_dump(variant, sort_keys=False, allow_unicode=True, width=120), edit.base)
@@ -241,7 +241,7 @@ def store_upload(content: bytes, filename: str, uploads: Path) -> str:
             f"{label}: extends: '{parent}' is not a bundled scenario; the workbench reads no other files, "
             f"so extend one of: {', '.join(bundled_names())}"
         )
-    merged = _deep_merge(_load_raw(parent, None, ())[0], data) if parent else data
+    merged = merge_variant(_load_raw(parent, None, ())[0], data, label) if parent else data
     scenario = validate_resolved({k: v for k, v in merged.items() if k != "extends"}, label)
     ref = scenario.sha256()[:12]
     text = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=120)

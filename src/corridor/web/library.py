@@ -58,7 +58,7 @@ def _run(folder: Path, spec: dict, progress: Progress) -> None:
 
     scenario = load_scenario(folder / "scenario.yaml")
     sim = Simulation(scenario, agents=spec["agents"], seed=spec["seed"], record_events=spec["life_events"])
-    sim.run(progress=lambda done, total: progress(done, total, "months simulated")).write(folder)
+    sim.run(progress=lambda done, total: progress(done, total, "months simulated")).write(folder / OUTPUT)
 
 
 def _ensemble(folder: Path, spec: dict, progress: Progress) -> None:
@@ -72,7 +72,7 @@ def _ensemble(folder: Path, spec: dict, progress: Progress) -> None:
         spec["workers"], progress=lambda done, total: progress(done, total, "runs done"),
     )  # fmt: skip
     ens.meta["output_metadata"] = probe_outputs(scenario)[1]  # units and aggregation rules for the cards and axes
-    ens.write(folder)
+    ens.write(folder / OUTPUT)
 
 
 def _compare(folder: Path, spec: dict, progress: Progress) -> None:
@@ -85,9 +85,10 @@ def _compare(folder: Path, spec: dict, progress: Progress) -> None:
         until=spec["until"], scheduler=spec["scheduler"], workers=spec["workers"],
         progress=lambda done, total: progress(done, total, "paired draws done"),
     )  # fmt: skip
-    effects.write(folder)
+    effects.write(folder / OUTPUT)
 
 
+OUTPUT = "output"  # a run's results: a corridor output folder (complete or absent) inside its registry folder
 JOB_KINDS: dict[str, Callable[[Path, dict, Progress], None]] = {"run": _run, "ensemble": _ensemble, "compare": _compare}
 
 
@@ -219,16 +220,15 @@ def _record_figures(table, output: str, runs) -> list[dict]:
 
 
 def _run_view(folder: Path, record: dict, output: str | None, since: str | None, until: str | None, period: str | None) -> dict:
-    import pandas as pd
 
     from corridor import figures
     from corridor.effects import window_bounds
     from corridor.exports import aggregate, output_metadata
     from corridor.report_html import run_against_record
+    from corridor.results import load_run
     from corridor.scenario import Scenario
 
-    series = pd.read_parquet(folder / "series.parquet")
-    manifest = json.loads((folder / "manifest.json").read_text())
+    series, manifest = load_run(folder / OUTPUT)
     scenario = Scenario.model_validate(manifest["resolved_scenario"])
     meta = output_metadata(manifest)
     outputs = [c for c in series.columns if c != "month"]
@@ -256,7 +256,7 @@ def _ensemble_view(folder: Path, record: dict, output: str | None, since: str | 
     from corridor.scenario import load_scenario
     from corridor.validation import predictive_table
 
-    ens = load_ensemble(folder)
+    ens = load_ensemble(folder / OUTPUT)
     scenario = load_scenario(folder / "scenario.yaml")
     meta = {**ens.meta, "output_metadata": ens.meta.get("output_metadata", {})}
     outputs = sorted(ens.quantiles["output"].unique())
@@ -283,7 +283,7 @@ def _compare_view(folder: Path, record: dict, output: str | None, since: str | N
     from corridor.exports import significant
     from corridor.scenario import load_scenario
 
-    effects = load_effects(folder)
+    effects = load_effects(folder / OUTPUT)
     m = effects.meta
     outputs = list(m["outputs"])
     output = _pick(output, outputs)
@@ -343,14 +343,14 @@ def download(folder: Path, fmt: str) -> Path:
     if fmt == "yaml":
         return folder / "scenario.yaml"
     kind = json.loads((folder / "run.json").read_text())["kind"]
-    stem = folder / MAIN_TABLE[kind]
+    table = folder / OUTPUT / f"{MAIN_TABLE[kind]}.parquet"
     if fmt == "parquet":
-        return stem.with_suffix(".parquet")
-    path = stem.with_suffix(f".{fmt}")
+        return table
+    path = folder / f"{MAIN_TABLE[kind]}.{fmt}"  # beside the output folder, which keeps only what the run wrote
     if not path.is_file():
         import pandas as pd
 
-        write_table(pd.read_parquet(stem.with_suffix(".parquet")), stem, formats=(fmt,))
+        write_table(pd.read_parquet(table), folder / MAIN_TABLE[kind], formats=(fmt,))
     return path
 
 
@@ -360,7 +360,7 @@ def html_report(folder: Path) -> Path:
 
     path = folder / "report.html"
     if not path.is_file():
-        write_report(folder, path)
+        write_report(folder / OUTPUT, path)
     return path
 
 
@@ -369,7 +369,7 @@ def case_histories(folder: Path, n: int, seed: int = 0) -> dict:
     from corridor import figures
     from corridor.cases import case_summaries, load_case_data, sample_cases, timeline
 
-    data = load_case_data(folder)
+    data = load_case_data(folder / OUTPUT)
     cases = sample_cases(case_summaries(data), n, None, seed)
     names = {int(p): f"case {i + 1}" for i, p in enumerate(cases["person"])}
     stories = [

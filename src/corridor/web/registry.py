@@ -23,6 +23,7 @@ from corridor.results import write_json_atomic
 
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+OUTPUT = "output"  # the results, a corridor output folder inside the run's folder (see library.OUTPUT)
 RECORD = "run.json"
 ACTIVE = ("queued", "running")
 
@@ -70,18 +71,24 @@ class Registry:
     def file(self, run_id: str, name: str) -> Path:
         if not FILE_NAME.match(name or ""):
             raise CorridorInputError(f"file name '{name}' is malformed; give a name listed for the run")
-        path = self._inside(self.folder(run_id) / name)
-        if not path.is_file():
-            raise RunNotFound(f"run '{run_id}' has no file '{name}'")
-        return path
+        for where in self._places(run_id):  # the record's folder, then the results inside it
+            path = self._inside(where / name)
+            if path.is_file():
+                return path
+        raise RunNotFound(f"run '{run_id}' has no file '{name}'")
 
     def files(self, run_id: str) -> list[dict]:
-        folder = self.folder(run_id)
         return [
             {"name": p.name, "bytes": p.stat().st_size}
-            for p in sorted(folder.iterdir())
+            for where in self._places(run_id)
+            for p in sorted(where.iterdir())
             if p.is_file() and not p.is_symlink() and FILE_NAME.match(p.name)
         ]
+
+    def _places(self, run_id: str) -> list[Path]:
+        folder = self.folder(run_id)
+        results = folder / OUTPUT
+        return [folder, *([self._inside(results)] if results.is_dir() else [])]
 
     # ------------------------------------------------------------ records
 
