@@ -225,7 +225,7 @@ def test_workers_return_summaries_not_whole_series(short):
     whole = Simulation(scenario, agents=200, seed=1).run().series
     assert list(kept.columns) == ["run", "month", *[c for c in RUN_OUTPUTS if c in whole.columns]]
     assert kept.shape[1] < whole.shape[1] / 3
-    assert set(observables.columns) == {"run", "series", "period", "value"}
+    assert set(observables.columns) == {"run", "series", "period", "expected", "value"}
 
 
 # ---------------------------------------------------------------- SLURM

@@ -76,6 +76,8 @@ def world(tmp_path_factory):
     ensemble.run_ensemble(str(short), runs=3, agents=200, seed=1, scheduler="sync", progress=False).write(
         root / "good-ensemble"
     )
+    # the damaged fixtures are copied: a verb that writes beside its input must not touch the repository
+    damaged = shutil.copytree(DAMAGED, root / "damaged", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     (root / "a-file.txt").write_text("not a folder\n")
     (root / "foreign").mkdir()
     (root / "foreign" / "notes.txt").write_text("the user's own file\n")
@@ -84,7 +86,7 @@ def world(tmp_path_factory):
     bad.mkdir()
     for name, data in ISSUE_SCENARIOS.items():
         (bad / name).write_bytes(data)
-    return SimpleNamespace(root=root, short=short, bad=bad)
+    return SimpleNamespace(root=root, short=short, bad=bad, damaged=damaged)
 
 
 # the scenario files of the issue, as bytes
@@ -278,7 +280,7 @@ def test_every_damaged_fixture_has_a_case():
 @pytest.mark.parametrize("name", sorted(DAMAGED_CASES))
 def test_damaged_fixtures_are_refused_in_one_line(world, tmp_path, name):
     args, fragment = DAMAGED_CASES[name]
-    names = {"f": DAMAGED / name, "tmp": tmp_path, "ens": world.root / "good-ensemble"}
+    names = {"f": world.damaged / name, "tmp": tmp_path, "ens": world.root / "good-ensemble"}
     outcome = invoke(*[a.format(**names) for a in args])
     assert outcome.refused_in_one_line(), outcome.describe()
     assert fragment in outcome.lines[0], outcome.lines[0]
@@ -483,7 +485,7 @@ def test_every_verb_is_fuzzed():
     assert set(VERBS) - set(NOT_FUZZED) == {
         ("run",), ("compare",), ("table",), ("plot",), ("sensitivity",), ("calibrate",), ("ensemble",),
         ("validate",), ("claims",), ("report",), ("scenarios", "list"), ("scenarios", "show"), ("scenarios", "validate"),
-        ("sweep",), ("cases",), ("export",),
+        ("sweep",), ("cases",), ("export",), ("forecast",),
     }  # fmt: skip
 
 
@@ -562,6 +564,8 @@ OPTION_VALUES = {
 }  # fmt: skip
 VERB_VALUES = {  # options whose values depend on the verb
     ("calibrate", "--until"): mix(V("2013", "2014"), V("2012", "2031", "1900", "x", bad="bad --until")),
+    ("forecast", "--from"): mix(V("2024", "2025"), V("2012", "2031", "x", bad="bad --from")),
+    ("forecast", "--until"): mix(V("2026", "2030"), V("2023", "2031", "x", bad="bad --until")),
     ("plot", "--out"): IMAGES,
     ("report", "--out"): IMAGES,
 }
@@ -620,7 +624,7 @@ def no_simulation(world, tmp_path_factory):
 
 def _fill(text: str, world, case: Path) -> str:
     return text.format(root=world.root, short=world.short, bad=world.bad, file=world.root / "a-file.txt",
-                       damaged=DAMAGED, case=case)  # fmt: skip
+                       damaged=world.damaged, case=case)  # fmt: skip
 
 
 @pytest.mark.usefixtures("no_simulation")

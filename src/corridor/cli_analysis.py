@@ -15,7 +15,6 @@ from rich.console import Console
 from corridor.cli_policy import JsonOpt
 from corridor.errors import CorridorInputError
 from corridor.exports import stdout_console
-from corridor.folders import check_output_folder as _check_out  # noqa: F401  (cli_policy at main's HEAD imports it)
 
 console = stdout_console()  # a pipe never cuts a name
 err_console = Console(stderr=True)
@@ -161,7 +160,7 @@ def forecast_cmd(
     agents: Annotated[int, typer.Option("--agents", min=100, max=20_000_000, help="Agents per run.")] = 20_000,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for forecast.parquet and meta.json.")] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown.")] = False,
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write the forecast as JSON here ('-': stdout).")] = None,
+    json_file: JsonOpt = None,
     scheduler: SchedulerOpt = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=1024, help="Local worker processes.")] = 2,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
@@ -170,13 +169,11 @@ def forecast_cmd(
     all-years): median, 50% and 90% intervals in the units of each official series."""
     from corridor.cluster import check_scheduler
     from corridor.exports import write_json
-    from corridor.folders import check_output_file, check_output_folder
+    from corridor.folders import check_output_folder
     from corridor.forecast import forecast
 
     if out is not None:
         check_output_folder(out, "--out")
-    if json_file is not None and str(json_file) != "-":
-        check_output_file(json_file, "--json")
     check_scheduler(scheduler)
     fc = forecast(scenario, posterior, from_year, until, runs, agents, seed, scheduler, workers)
     if markdown:

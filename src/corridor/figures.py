@@ -83,8 +83,11 @@ def month_dates(months) -> pd.DatetimeIndex:
 
 
 def period_date(period: str) -> pd.Timestamp:
-    """A year is drawn at its middle, a month at its first day."""
-    return pd.Timestamp(f"{period}-07-01") if len(str(period)) == 4 else pd.Timestamp(f"{period}-01")
+    """A period is drawn at its middle month's first day: a year at July, a quarter at its second month."""
+    from corridor.observed import parse_period
+
+    p = parse_period(str(period))
+    return pd.Timestamp(year=p.year, month=p.first_month + p.n_months // 2, day=1)
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "month", **extra) -> go.Figure:

@@ -187,11 +187,13 @@ def _observed_frames() -> dict[str, pd.DataFrame]:
 def run_against_record(series: pd.DataFrame) -> pd.DataFrame:
     """One run's expected observed values (observation model at its prior medians) beside the observations,
     in the columns of ``validation.predictive_table``; q05 = q50 = q95, since one run has no interval."""
-    from corridor.observed import default_factors, expected_observed, load_mapping, load_observed
+    from corridor.observed import expected_observed, has_outputs, load_mapping, load_observed, prior_factors
 
-    mapping, observed = load_mapping(), load_observed()
+    mapping = load_mapping()
+    # a series whose output the engine does not record (its reason in mapping.yaml) has no value here
+    observed = {k: v for k, v in load_observed().items() if has_outputs(series, mapping.series[k])}
     frames = []
-    for name, values in expected_observed(series, mapping, observed, default_factors(mapping)).items():
+    for name, values in expected_observed(series, mapping, observed, prior_factors(mapping)).items():
         t = observed[name].frame[["period", "year", "value"]].rename(columns={"value": "observed"}).assign(series=name)
         t["q05"] = t["q50"] = t["q95"] = values
         frames.append(t.dropna(subset=["q50"]))
