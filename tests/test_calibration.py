@@ -3,6 +3,7 @@
 import sqlite3
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from corridor.calibration import build_problem, calibrate, log_likelihood
@@ -100,3 +101,46 @@ def test_interrupted_calibration_resumes(tmp_path):
     with sqlite3.connect(out / "calibration.db") as db:
         ts = sorted(t for (t,) in db.execute("select t from populations where t >= 0"))
     assert ts == [0, 1, 2]
+
+
+def test_the_closed_form_prior_density_is_scipys_inside_and_outside_the_support():
+    import math
+
+    import pyabc
+
+    from corridor.calibration import pyabc_prior
+    from corridor.scenario import Prior
+
+    priors = {
+        "a": Prior(dist="uniform", low=1, high=3),
+        "b": Prior(dist="loguniform", low=0.01, high=2),
+        "c": Prior(dist="normal", mean=1, sd=2),
+        "d": Prior(dist="lognormal", median=3, sigma=0.5),
+        "e": Prior(dist="beta", a=2, b=5),
+    }
+    prior = pyabc_prior(priors)
+    rng = np.random.default_rng(1)
+    outside = 0
+    for _ in range(500):
+        x = dict(zip(prior.keys(), rng.uniform([0, -0.1, -5, -1, -0.2], [4, 2.5, 7, 10, 1.2]).tolist(), strict=True))
+        ours, scipys = prior.pdf(x), pyabc.Distribution.pdf(prior, x)
+        assert math.isclose(ours, scipys, rel_tol=1e-9, abs_tol=1e-300)
+        outside += scipys == 0
+    assert 100 < outside < 500  # both sides of the support were tried
+
+
+def test_proposals_have_the_kernels_mean_and_covariance():
+    from corridor.abc_transition import RidgedMultivariateNormalTransition
+
+    rng = np.random.default_rng(2)
+    particles = pd.DataFrame({"x": rng.normal(0, 1, 50), "y": rng.normal(10, 0.01, 50)})
+    kernel = RidgedMultivariateNormalTransition()
+    kernel.fit(particles, np.full(50, 1 / 50))
+    np.random.seed(3)
+    draws = pd.DataFrame([kernel.rvs_single() for _ in range(20_000)])
+    assert np.allclose(draws.mean(), particles.mean(), atol=0.03 * particles.std().to_numpy())
+    expected = np.cov(particles.to_numpy().T, bias=True) + kernel.cov
+    got = np.cov(draws[["x", "y"]].to_numpy().T)
+    scale = np.sqrt(np.outer(np.diag(expected), np.diag(expected)))
+    assert np.allclose(np.diag(got), np.diag(expected), rtol=0.05)
+    assert np.allclose(got / scale, expected / scale, atol=0.03)  # correlations

@@ -264,12 +264,13 @@ def abc_smc(
     import pyabc
 
     from corridor.abc_kernel import ObservationKernel, PlannedTemperature
-    from corridor.abc_transition import RidgedMultivariateNormalTransition
+    from corridor.abc_transition import OneModel, RidgedMultivariateNormalTransition
 
     return pyabc.ABCSMC(
         model,
         pyabc_prior(priors),
-        ObservationKernel(observation_model),
+        model_prior=OneModel(),
+        distance_function=ObservationKernel(observation_model),
         population_size=population,
         sampler=sampler,
         transitions=RidgedMultivariateNormalTransition(),
@@ -283,11 +284,13 @@ def abc_smc(
 def pyabc_prior(priors: dict[str, Prior]):
     import pyabc
 
+    from corridor.abc_transition import ClosedFormPrior
+
     rvs = {}
     for key, p in priors.items():
         name, args, kwargs = scipy_args(p)
         rvs[pyabc_name(key)] = pyabc.RV(name, *args, **kwargs)
-    return pyabc.Distribution(**rvs)
+    return ClosedFormPrior({pyabc_name(k): p for k, p in priors.items()}, **rvs)
 
 
 def _quiet_pyabc() -> None:
