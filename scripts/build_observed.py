@@ -1,6 +1,6 @@
-"""Rebuild src/corridor/data/observed/*.csv from the tidy shared tables in shared/data/.
+"""Rebuild src/corridor/data/observed/*.csv from the tidy public tables in data/public/.
 
-Run: .venv/bin/python scripts/build_observed.py [/work/shared/data]
+Run: .venv/bin/python scripts/build_observed.py [data/public]
 
 Each output file holds one series: period (a year, a quarter YYYYQn or a month
 YYYY-MM), value, unit, source_title, source_url, note. Rows after CUTOFF_YEAR are
@@ -20,7 +20,7 @@ import pandas as pd
 
 from corridor.observed import CUTOFF_YEAR, parse_period
 
-SHARED = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data")
+SHARED = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "data" / "public"
 OUT = Path(__file__).resolve().parents[1] / "src" / "corridor" / "data" / "observed"
 EUR_PER_GBP = 1.16  # the scenario's origin_economy.eur_per_gbp (EUR 150 = GBP 129 in 003_6a42180f8ac45b94.txt)
 

@@ -1,7 +1,7 @@
 """The persons (``PersonAgent``, a ``mesa.Agent``) and their households.
 
 A person carries their own attributes and goes through the life course of
-MODEL.md one month at a time: ageing, death and emigration elsewhere; work at
+docs/odd.md one month at a time: ageing, death and emigration elsewhere; work at
 origin; the decision to leave; the crossing; and, in the UK, care, asylum,
 referral, exploitation, policing, prison, removal and remittances. What is
 shared between persons (prices, perceptions, the regional climate) is read

@@ -87,7 +87,7 @@ def parameter_table_markdown(scenario: Scenario) -> str:
         "*value* is the value at the start of the run; † marks a parameter that an event changes "
         "later (see [Events](#events)). *bounds* are the schema's limits; *prior* is the calibration "
         "prior (U uniform, LogU log-uniform, N normal, LogN log-normal, Beta, or fixed); *source* names "
-        "a data file in `shared/data`, a seed article in `shared/seeds`, or an assumption and why.",
+        "a data file in `data/public`, a seed article by file name, or an assumption and why.",
     ]
     for cls in sorted(MECHANISMS, key=lambda c: _order(c.spec)):
         doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()

@@ -1,4 +1,4 @@
-"""Life-course states of a person (MODEL.md, "Person life course").
+"""Life-course states of a person (docs/odd.md, "State variables").
 
 A person is an index; their state is one int8 in ``Population.state``. Every
 person slot is in exactly one state, so the stocks of all states except

@@ -148,7 +148,7 @@ def architecture_markdown(wiring: Wiring, outputs: dict[str, Output]) -> str:
         "",
         "## Mechanisms",
         "",
-        "| order | mechanism | MODEL.md | owns (shared aggregates) | reads (of others) | person arrays read | person arrays written | parameters of others | outputs |",
+        "| order | mechanism | id (docs/odd.md) | owns (shared aggregates) | reads (of others) | person arrays read | person arrays written | parameters of others | outputs |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for i, d in enumerate(wiring.declarations, start=1):

@@ -1,4 +1,4 @@
-"""The mechanisms of MODEL.md, one module each, in the order the engine runs them.
+"""The mechanisms of docs/odd.md, one module each, in the order the engine runs them.
 
 Each module declares what it owns and reads (see base.py); the order below is
 checked against those declarations when a simulation starts (corridor.wiring):

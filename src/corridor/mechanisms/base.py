@@ -1,6 +1,6 @@
 """What a mechanism declares, and the interface the engine calls.
 
-A mechanism is one module of MODEL.md. Like a Starsim module or a LASER
+A mechanism is one process of docs/odd.md. Like a Starsim module or a LASER
 component, it declares everything it touches, so that a reader of one file sees
 what it depends on and what it may change:
 
@@ -137,10 +137,10 @@ class Declarations:
 
 
 class Mechanism:
-    """A mechanism of MODEL.md (see the module docstring for what it declares)."""
+    """A mechanism of docs/odd.md (see the module docstring for what it declares)."""
 
     name: ClassVar[str]  # one name: file, class, parameter group, random streams, docs
-    spec: ClassVar[str]  # its row in MODEL.md (M1-M11; D for demography)
+    spec: ClassVar[str]  # its id in docs/odd.md (M1-M11; D for demography)
     Params: ClassVar[type[MechanismParams]]
     outputs: ClassVar[tuple[Output, ...]] = ()
     persons: ClassVar[PersonArrays] = PersonArrays()
