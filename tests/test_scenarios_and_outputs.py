@@ -73,3 +73,16 @@ def test_an_interrupted_write_leaves_no_file_that_looks_complete(tmp_path, monke
         res.write(tmp_path)
     assert not (tmp_path / "series.parquet").exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_data_file_a_source_names_is_in_the_repository():
+    from pathlib import Path
+
+    from corridor.scenario import DATA_FILE_RE
+
+    public = Path(__file__).resolve().parents[1] / "data" / "public"
+    scenarios = Path(__file__).resolve().parents[1] / "src" / "corridor" / "scenarios"
+    named = {m for f in scenarios.glob("*.yaml") for m in DATA_FILE_RE.findall(f.read_text(encoding="utf-8"))}
+    assert named, "the bundled scenarios cite data files"
+    missing = sorted(n for n in named if not (public / n).is_file())
+    assert not missing, f"cited but not in data/public: {missing}"
