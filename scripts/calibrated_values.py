@@ -1,10 +1,13 @@
-"""Write the all-years posterior medians into the default scenario's values.
+"""Write the all-years posterior's heaviest particle into the default scenario's values.
 
 `corridor run albania-uk` uses each parameter's `value`; ensembles, comparisons and
 forecasts draw the calibrated parameters from the posterior instead. So that the default
 run is the calibrated model and not the hand-set starting point, the `value` of every
-calibrated model parameter is set to its posterior median (kind `model` in summary.csv);
-priors and sources stay as they are (the prior is what the calibration started from).
+calibrated model parameter (kind `model` in summary.csv) is set to that of the particle
+with the largest posterior weight: a joint point the calibration simulated, where the
+marginal medians of a posterior with few effective particles can mix several particles
+into a point none of them is. Priors and sources stay as they are (the prior is what the
+calibration started from).
 
     python scripts/calibrated_values.py            # print what would change
     python scripts/calibrated_values.py --write    # rewrite src/corridor/scenarios/albania-uk.yaml
@@ -23,7 +26,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "src" / "corridor" / "scenarios" / "albania-uk.yaml"
-SUMMARY = ROOT / "src" / "corridor" / "data" / "posteriors" / "all-years" / "summary.csv"
+POSTERIOR = ROOT / "src" / "corridor" / "data" / "posteriors" / "all-years"
 GROUP = re.compile(r"^  ([a-z_]+):\s*$")
 VALUE = re.compile(r"^(    ([a-z_0-9]+): \{value: )([^,}]+)(.*)$")
 
@@ -49,8 +52,10 @@ def rewrite(text: str, medians: dict[str, float], integers: set[str]) -> tuple[s
 
 
 def main() -> None:
-    summary = pd.read_csv(SUMMARY)
-    medians = dict(summary.loc[summary["kind"] == "model", ["parameter", "posterior_median"]].itertuples(index=False))
+    summary = pd.read_csv(POSTERIOR / "summary.csv")
+    particles = pd.read_parquet(POSTERIOR / "posterior.parquet")
+    heaviest = particles.loc[particles["weight"].idxmax()]
+    medians = {k: float(heaviest[k]) for k in summary.loc[summary["kind"] == "model", "parameter"]}
     from corridor.scenario import load_scenario
 
     values = load_scenario("albania-uk").flat_values()

@@ -124,3 +124,13 @@ def test_every_population_field_is_used_by_someone_or_is_structure():
     # fields only the builder and the recorder need
     assert unused <= {"household_region", "tie_ptr", "tie_idx", "death_month"} | used, unused
     assert dataclasses.is_dataclass(engine.Population)
+
+
+def test_docs_parameters_is_generated_from_the_default_scenario():
+    from corridor.paramdoc import parameter_table_markdown
+    from corridor.scenario import load_scenario
+
+    written = (ROOT / "docs" / "parameters.md").read_text()
+    assert written.strip() == parameter_table_markdown(load_scenario("albania-uk")).strip(), (
+        "docs/parameters.md is out of date: python -m corridor.paramdoc albania-uk > docs/parameters.md"
+    )
