@@ -11,7 +11,7 @@ from corridor import engine
 from corridor.engine import Simulation
 from corridor.kernels import logistic
 from corridor.states import State
-from tests.conftest import scenario, simulate, total
+from tests.conftest import ACTIVE_AFTER_2024, scenario, simulate, total
 
 
 def test_cheaper_crossing_raises_departures(baseline):
@@ -31,8 +31,9 @@ def test_small_boats_undercut_lorries_and_raise_departures(baseline):
     assert late["price_small_boat_gbp"] < 0.5 * late["price_lorry_gbp"]
 
 
-def test_origin_investment_lowers_departures_from_the_north(baseline):
-    invest = simulate("job-investment")
+def test_origin_investment_lowers_departures_from_the_north(active_baseline):
+    baseline = active_baseline
+    invest = simulate("job-investment", overrides=ACTIVE_AFTER_2024)
     s = invest.series
     assert s[s["month"] == "2029-06"]["youth_unemployment_rate_north"].iloc[0] < baseline.series[
         baseline.series["month"] == "2029-06"
@@ -43,8 +44,8 @@ def test_origin_investment_lowers_departures_from_the_north(baseline):
 
 
 def test_corruption_leakage_reduces_the_jobs_an_investment_creates():
-    clean = simulate("job-investment", overrides=(("policy.corruption_leakage", 0.0),))
-    leaky = simulate("job-investment", overrides=(("policy.corruption_leakage", 0.6),))
+    clean = simulate("job-investment", overrides=(("policy.corruption_leakage", 0.0), *ACTIVE_AFTER_2024))
+    leaky = simulate("job-investment", overrides=(("policy.corruption_leakage", 0.6), *ACTIVE_AFTER_2024))
     assert leaky.series["jobs_created"].max() < 0.5 * clean.series["jobs_created"].max()
     assert total(leaky, "departures_region_north", since="2025-01") > total(clean, "departures_region_north", since="2025-01")
 
@@ -55,8 +56,9 @@ def test_returns_agreement_raises_removals_and_lowers_arrivals(baseline):
     assert total(baseline, "arrivals", "2023-01", "2024-12") < 0.7 * total(without, "arrivals", "2023-01", "2024-12")
 
 
-def test_enforcement_raises_price_and_interceptions(baseline):
-    strong = simulate("stronger-enforcement")
+def test_enforcement_raises_price_and_interceptions(active_baseline):
+    baseline = active_baseline
+    strong = simulate("stronger-enforcement", overrides=ACTIVE_AFTER_2024)
     s, b = strong.series, baseline.series
     month = s["month"] == "2026-06"
     assert s[month]["price_lorry_gbp"].iloc[0] > 1.2 * b[month]["price_lorry_gbp"].iloc[0]
@@ -97,8 +99,9 @@ def test_debt_drives_recruitment_into_exploitation(baseline):
     assert total(no_debt_effect, "recruited_into_exploitation") < total(baseline, "recruited_into_exploitation")
 
 
-def test_riskier_boats_kill_more_people_and_deter_some(baseline):
-    risky = simulate("albania-uk", overrides=(("smuggling.small_boat_p_death", 0.02),))
+def test_riskier_boats_kill_more_people_and_deter_some(active_baseline):
+    baseline = active_baseline
+    risky = simulate("albania-uk", overrides=(("smuggling.small_boat_p_death", 0.02), *ACTIVE_AFTER_2024))
     rate = lambda r: total(r, "deaths_small_boat") / total(r, "departures_small_boat")  # noqa: E731
     assert rate(risky) > 3 * rate(baseline)
     assert total(risky, "deaths_small_boat") > total(baseline, "deaths_small_boat")
@@ -252,7 +255,8 @@ def test_undocumented_persons_claim_asylum_in_the_uk(baseline):
 
 def test_the_agreement_raises_voluntary_returns_and_referrals_of_those_facing_removal():
     plain = (("policy.returns_agreement_voluntary_multiplier", 1.0), ("policy.returns_agreement_referral_multiplier", 1.0))
-    base, no_push = simulate("albania-uk"), simulate("albania-uk", overrides=plain)
+    push = (("policy.returns_agreement_voluntary_multiplier", 3.0), ("policy.returns_agreement_referral_multiplier", 3.0))
+    base, no_push = simulate("albania-uk", overrides=push), simulate("albania-uk", overrides=plain)
     year = {"since": "2023-01", "until": "2023-12"}
     assert total(base, "voluntary_returns", **year) > 1.3 * total(no_push, "voluntary_returns", **year)
     assert total(base, "trafficking_referrals", **year) > total(no_push, "trafficking_referrals", **year)
