@@ -13,7 +13,8 @@ calibration started from).
     python scripts/calibrated_values.py --write    # rewrite src/corridor/scenarios/albania-uk.yaml
 
 Only the `value:` of a parameter's line changes, so comments and layout are kept. Integer
-parameters are rounded. Rerun after every calibration that is shipped.
+parameters are rounded, the others written to four significant figures. Rerun after every
+calibration that is shipped.
 """
 
 from __future__ import annotations
@@ -35,16 +36,16 @@ def significant(x: float) -> str:
     return f"{x:.4g}"
 
 
-def rewrite(text: str, medians: dict[str, float], integers: set[str]) -> tuple[str, list[str]]:
+def rewrite(text: str, chosen: dict[str, float], integers: set[str]) -> tuple[str, list[str]]:
     group, lines, changes = None, [], []
     for line in text.splitlines(keepends=True):
         if m := GROUP.match(line):
             group = m.group(1)
         m = VALUE.match(line)
         key = f"{group}.{m.group(2)}" if m else None
-        if m and key in medians:
+        if m and key in chosen:
             old = m.group(3)
-            new = str(round(medians[key])) if key in integers else significant(medians[key])
+            new = str(round(chosen[key])) if key in integers else significant(chosen[key])
             changes.append(f"{key}: {old} -> {new}")
             line = f"{m.group(1)}{new}{m.group(4)}" + ("\n" if line.endswith("\n") else "")
         lines.append(line)
@@ -55,13 +56,13 @@ def main() -> None:
     summary = pd.read_csv(POSTERIOR / "summary.csv")
     particles = pd.read_parquet(POSTERIOR / "posterior.parquet")
     heaviest = particles.loc[particles["weight"].idxmax()]
-    medians = {k: float(heaviest[k]) for k in summary.loc[summary["kind"] == "model", "parameter"]}
+    chosen = {k: float(heaviest[k]) for k in summary.loc[summary["kind"] == "model", "parameter"]}
     from corridor.scenario import load_scenario
 
     values = load_scenario("albania-uk").flat_values()
     integers = {k for k, v in values.items() if isinstance(v, int)}  # typed by the parameter schemas
-    text, changes = rewrite(SCENARIO.read_text(), medians, integers)
-    missing = set(medians) - {c.split(":")[0] for c in changes}
+    text, changes = rewrite(SCENARIO.read_text(), chosen, integers)
+    missing = set(chosen) - {c.split(":")[0] for c in changes}
     if missing:
         sys.exit(f"not found in {SCENARIO.name}: {', '.join(sorted(missing))}")
     print("\n".join(changes))

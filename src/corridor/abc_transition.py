@@ -58,7 +58,7 @@ class ScaledNormal:
 
 
 def _log_density(dist: str, args: tuple, x: float) -> float:
-    """Log prior density in closed form (-inf outside the support)."""
+    """Log prior density in closed form (-inf outside the support); ``args`` as in ``Prior.arguments``."""
     if dist == "uniform":
         low, high = args
         return -math.log(high - low) if low <= x <= high else -math.inf
@@ -81,15 +81,6 @@ def _log_density(dist: str, args: tuple, x: float) -> float:
     raise ValueError(f"a {dist} prior has no closed-form density here")
 
 
-PRIOR_ARGS = {
-    "uniform": ("low", "high"),
-    "loguniform": ("low", "high"),
-    "normal": ("mean", "sd"),
-    "lognormal": ("median", "sigma"),
-    "beta": ("a", "b"),
-}
-
-
 class OneModel(pyabc.RV):
     """The prior over models when there is one: probability 1 for model 0, asked once per proposal."""
 
@@ -105,7 +96,7 @@ class ClosedFormPrior(pyabc.Distribution):
 
     def __init__(self, priors: dict, **rvs):
         super().__init__(**rvs)
-        self._closed = {k: (p.dist, tuple(getattr(p, a) for a in PRIOR_ARGS[p.dist])) for k, p in priors.items()}
+        self._closed = {k: (p.dist, p.arguments) for k, p in priors.items()}
 
     def log_pdf(self, x) -> float:
         total = 0.0

@@ -51,6 +51,17 @@ def month_index(start: str, month: str) -> int:
     return (y1 - y0) * 12 + (m1 - m0)
 
 
+# the arguments each prior distribution takes, in the order its density uses them
+PRIOR_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "uniform": ("low", "high"),
+    "loguniform": ("low", "high"),
+    "normal": ("mean", "sd"),
+    "lognormal": ("median", "sigma"),
+    "beta": ("a", "b"),
+    "fixed": (),
+}
+
+
 class Prior(BaseModel):
     """A prior distribution for calibration."""
 
@@ -67,14 +78,7 @@ class Prior(BaseModel):
 
     @model_validator(mode="after")
     def _has_its_arguments(self) -> Prior:
-        needed = {
-            "uniform": ("low", "high"),
-            "loguniform": ("low", "high"),
-            "normal": ("mean", "sd"),
-            "lognormal": ("median", "sigma"),
-            "beta": ("a", "b"),
-            "fixed": (),
-        }[self.dist]
+        needed = PRIOR_ARGUMENTS[self.dist]
         missing = [k for k in needed if getattr(self, k) is None]
         if missing:
             raise ValueError(f"a {self.dist} prior needs {' and '.join(needed)}")
@@ -83,6 +87,11 @@ class Prior(BaseModel):
         if self.dist == "loguniform" and self.low <= 0:
             raise ValueError("a loguniform prior needs low > 0")
         return self
+
+    @property
+    def arguments(self) -> tuple[float, ...]:
+        """The distribution's arguments in the order of ``PRIOR_ARGUMENTS``."""
+        return tuple(getattr(self, k) for k in PRIOR_ARGUMENTS[self.dist])
 
 
 # a parameter's value as written in YAML; the mechanism's schema gives it its type
