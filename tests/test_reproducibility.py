@@ -58,3 +58,28 @@ def test_the_golden_baseline_is_reproduced_exactly():
 
     diffs = differences(golden_run(), pd.read_parquet(GOLDEN))
     assert not diffs, "behaviour changed; if deliberate, run scripts/golden.py --update:\n" + "\n".join(diffs[:20])
+
+
+def test_the_default_scenario_holds_the_heaviest_particle_of_the_shipped_posterior():
+    """make run is the calibrated model: every calibrated value of albania-uk.yaml is that of the
+    all-years posterior's heaviest particle (scripts/calibrated_values.py would change nothing)."""
+    from scripts.calibrated_values import SCENARIO, main, rewrite
+
+    text = SCENARIO.read_text()
+    again, changes = rewrite(text, {"destination.b_perceived_return": 7.25}, set())
+    assert changes == [f"destination.b_perceived_return: {_value(text, 'b_perceived_return')} -> 7.25"]
+    assert again.count("\n") == text.count("\n") and again.replace("value: 7.25,", "") != again
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main()  # prints "key: old -> new" for every calibrated parameter
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 23 and all(old == new for old, new in (line.split(": ")[1].split(" -> ") for line in lines))
+
+
+def _value(text: str, name: str) -> str:
+    import re
+
+    return re.search(rf"^    {name}: {{value: ([^,}}]+)", text, re.M).group(1)
