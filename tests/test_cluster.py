@@ -127,6 +127,19 @@ def test_an_ensemble_on_the_cluster_equals_the_local_one(short, tmp_path, dask_c
     _same_files(local, remote, ENSEMBLE_FILES)
 
 
+def test_a_sweep_on_the_cluster_equals_the_local_one(short, tmp_path, dask_cluster):
+    """compare --runs and sweep send their paired runs through the same executor as ensembles."""
+    def sweep(out, scheduler):
+        return ["sweep", short, "--param", "policy.policing_multiplier=0.5:1.5:2", "--runs", "3", "--agents", "300",
+                "--seed", "4", "--scheduler", scheduler, "--worker-wait", "60", "--out", out]  # fmt: skip
+
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert invoke(*sweep(local, "sync")).code == 0
+    outcome = invoke(*sweep(remote, dask_cluster.address))
+    assert outcome.code == 0, outcome.describe()
+    _same_files(local, remote, ["sweep.parquet"])
+
+
 def test_an_ensemble_survives_a_worker_killed_midway(short, tmp_path, dask_cluster):
     local, remote = tmp_path / "local", tmp_path / "remote"
     args = dict(runs=12, agents=1500)

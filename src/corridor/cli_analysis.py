@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from corridor.cli_policy import JsonOpt
+from corridor.cli_policy import ClusterOpt, JsonOpt, WorkerWaitOpt
 from corridor.errors import CorridorInputError
 from corridor.exports import stdout_console
 
@@ -24,14 +24,6 @@ ScenarioArg = Annotated[str, typer.Argument(help="Bundled scenario name or a YAM
 
 SchedulerOpt = Annotated[
     str | None, typer.Option("--scheduler", help="local (default), threads, sync, or a running scheduler's address (tcp://HOST:8786).")
-]
-ClusterOpt = Annotated[
-    str | None, typer.Option("--cluster", help="slurm: start the workers as SLURM jobs (dask-jobqueue); --workers jobs.")
-]
-WorkerWaitOpt = Annotated[
-    float | None,
-    typer.Option("--worker-wait", min=1, max=86_400, help="Seconds to wait for a worker when the cluster has none "
-                 "[default: 120; 3600 with --cluster slurm]."),
 ]
 
 

@@ -26,6 +26,14 @@ SinceOpt = Annotated[str | None, typer.Option("--since", help="First month of th
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Last month of the window (YYYY-MM).")]
 SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, or local|threads|sync.")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, max=64, help="Local worker processes.")]
+ClusterOpt = Annotated[
+    str | None, typer.Option("--cluster", help="slurm: start the workers as SLURM jobs (dask-jobqueue); --workers jobs.")
+]
+WorkerWaitOpt = Annotated[
+    float | None,
+    typer.Option("--worker-wait", min=1, max=86_400, help="Seconds to wait for a worker when the cluster has none "
+                 "[default: 120; 3600 with --cluster slurm]."),
+]
 def _json_path(value: Path | None) -> Path | None:
     """--json is checked when the command line is read, before any work ('-': stdout)."""
     if value is not None and str(value) != "-":
@@ -147,6 +155,8 @@ def compare_cmd(
     seed: SeedOpt = 0,
     json_file: JsonOpt = None,
     markdown: MarkdownOpt = False,
+    cluster: ClusterOpt = None,
+    worker_wait: WorkerWaitOpt = None,
 ) -> None:
     """What a policy changes, and how sure we are: paired effects over posterior draws (common random numbers)."""
     from corridor.effects import paired_effects
@@ -156,7 +166,8 @@ def compare_cmd(
     if out is not None:
         check_output_folder(out)
     agents = agents or (20_000 if runs else 100_000)
-    effects = paired_effects(baseline, variants, runs, posterior, agents, seed, since, until, scheduler, workers)
+    effects = paired_effects(baseline, variants, runs, posterior, agents, seed, since, until, scheduler, workers,
+                             cluster=cluster, worker_wait_s=worker_wait)  # fmt: skip
     console = stdout_console(quiet=str(json_file) == "-")
     markdown = markdown and str(json_file) != "-"
     for arm in effects.meta["variants"]:
@@ -217,12 +228,15 @@ def sweep_cmd(
     seed: SeedOpt = 0,
     json_file: JsonOpt = None,
     markdown: MarkdownOpt = False,
+    cluster: ClusterOpt = None,
+    worker_wait: WorkerWaitOpt = None,
 ) -> None:
     """How an answer responds to one or two numeric levers, paired over posterior draws."""
     from corridor.sweep import run_sweep
 
     check_output_folder(out)
-    sweep = run_sweep(scenario, param, runs, posterior, agents, seed, since, until, output, scheduler, workers)
+    sweep = run_sweep(scenario, param, runs, posterior, agents, seed, since, until, output, scheduler, workers,
+                      cluster=cluster, worker_wait_s=worker_wait)  # fmt: skip
     sweep.write(out)
     console = stdout_console(quiet=str(json_file) == "-")
     markdown = markdown and str(json_file) != "-"

@@ -316,6 +316,16 @@ def check_outputs(known: list[str], outputs: list[str] | None, default: list[str
     return chosen
 
 
+def map_paired(tasks, scheduler, workers, cluster, worker_wait_s, label, progress) -> list:
+    """Paired tasks over Dask (a local cluster, a scheduler address or SLURM jobs)."""
+    from corridor.cluster import executor
+    from corridor.ensemble import map_runs
+
+    with executor(scheduler, workers, cluster) as ex:
+        return map_runs(paired_task, tasks, label=label, progress=progress, shared=(0,), executor=ex,
+                        worker_wait_s=worker_wait_s)  # fmt: skip
+
+
 def paired_effects(
     baseline,
     variants,
@@ -329,13 +339,16 @@ def paired_effects(
     workers: int = 2,
     progress: bool = True,
     outputs: list[str] | None = None,
+    cluster: str | None = None,
+    worker_wait_s: float | None = None,
 ) -> Effects:
     """Effects of each variant against the baseline, paired over ``runs`` posterior draws.
 
     ``runs=None`` is the single-run mode: one run per arm with the scenarios' hand-set
     values and ``seed`` (no posterior, no interval)."""
     from corridor.calibration import load_posterior
-    from corridor.ensemble import check_posterior_parameters, draw_parameters, map_runs
+    from corridor.cluster import check_scheduler
+    from corridor.ensemble import check_posterior_parameters, draw_parameters
 
     if isinstance(variants, (str, Scenario)):
         variants = [variants]
@@ -345,6 +358,9 @@ def paired_effects(
         raise CorridorInputError("--runs must be at least 2 for an interval (leave it out for a single run)")
     if agents < 100:
         raise CorridorInputError("--agents must be at least 100")
+    if runs is None and cluster:
+        raise CorridorInputError("--cluster needs --runs (a single run per arm runs here)")
+    check_scheduler(scheduler, cluster)
     arms = [_load(baseline), *(_load(v) for v in variants)]
     _check_arms(arms)
     lo, hi = window_bounds(arms[0], since, until)
@@ -362,7 +378,7 @@ def paired_effects(
     start = time.perf_counter()
     tasks = [(arms, draws[i], agents, seeds[i], i, chosen, lo, hi) for i in range(len(draws))]
     sched = "sync" if runs is None else scheduler
-    results = map_runs(paired_task, tasks, sched, workers, label="compare", progress=progress, shared=(0,))
+    results = map_paired(tasks, sched, workers, cluster, worker_wait_s, "compare", progress)
     results.sort(key=lambda r: r[0])
     per_run = pd.concat([r[1] for r in results], ignore_index=True)
     monthly_values = pd.concat([r[2] for r in results], ignore_index=True)

@@ -24,7 +24,6 @@ from corridor.effects import (
     INTERVALS,
     check_outputs,
     effect_statistics,
-    paired_task,
     periods,
     probe_outputs,
     window_bounds,
@@ -145,16 +144,21 @@ def run_sweep(
     scheduler: str | None = None,
     workers: int = 2,
     progress: bool = True,
+    cluster: str | None = None,
+    worker_wait_s: float | None = None,
 ) -> Sweep:
     """The response of outputs to one or two levers, over ``runs`` posterior draws (common random numbers per draw)."""
     from corridor.calibration import load_posterior
-    from corridor.ensemble import check_posterior_parameters, draw_parameters, map_runs
+    from corridor.cluster import check_scheduler
+    from corridor.effects import map_paired
+    from corridor.ensemble import check_posterior_parameters, draw_parameters
 
     levers = [lv if isinstance(lv, Lever) else parse_lever(lv) for lv in levers]
     if not 1 <= len(levers) <= 2 or len({lv.key for lv in levers}) != len(levers):
         raise CorridorInputError("--param: give one or two different levers")
     if runs < 2:
         raise CorridorInputError("--runs must be at least 2 for an interval")
+    check_scheduler(scheduler, cluster)
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     lo, hi = window_bounds(base, since, until)
     grid = _grid(levers)
@@ -170,7 +174,7 @@ def run_sweep(
     seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(runs)]
     start = time.perf_counter()
     tasks = [(arms, draws[i], agents, seeds[i], i, chosen, lo, hi) for i in range(runs)]
-    results = map_runs(paired_task, tasks, scheduler, workers, label="sweep", progress=progress, shared=(0,))
+    results = map_paired(tasks, scheduler, workers, cluster, worker_wait_s, "sweep", progress)
     results.sort(key=lambda r: r[0])
     per_run = pd.concat([r[1] for r in results], ignore_index=True)
     table = sweep_table(per_run, grid, levers)
