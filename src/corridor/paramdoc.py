@@ -19,7 +19,7 @@ from corridor.scenario import Prior, Scenario, load_scenario
 from corridor.units import unit_of
 
 
-def _num(x) -> str:
+def number_text(x) -> str:
     if x is None:
         return "?"
     if isinstance(x, bool):
@@ -47,28 +47,28 @@ def _bounds(field: FieldInfo) -> str:
     if lo is None and hi is None:
         return ""
     if hi is None:
-        return f"≥ {_num(lo)}"
+        return f"≥ {number_text(lo)}"
     if lo is None:
-        return f"≤ {_num(hi)}"
-    return f"[{_num(lo)}, {_num(hi)}]"
+        return f"≤ {number_text(hi)}"
+    return f"[{number_text(lo)}, {number_text(hi)}]"
 
 
-def _prior(p: Prior) -> str:
+def prior_text(p: Prior) -> str:
     """Compact prior: U(low, high), LogU(low, high), N(mean, sd), LogN(median m, σ s), Beta(a, b) or fixed."""
     if p.dist == "fixed":
         return "fixed"
     if p.dist == "lognormal":
-        return f"LogN(median {_num(p.median)}, σ {_num(p.sigma)})"
+        return f"LogN(median {number_text(p.median)}, σ {number_text(p.sigma)})"
     name, args = {
         "uniform": ("U", (p.low, p.high)),
         "loguniform": ("LogU", (p.low, p.high)),
         "normal": ("N", (p.mean, p.sd)),
         "beta": ("Beta", (p.a, p.b)),
     }[p.dist]
-    return f"{name}({', '.join(_num(x) for x in args)})"
+    return f"{name}({', '.join(number_text(x) for x in args)})"
 
 
-def _order(spec: str) -> int:
+def mechanism_order(spec: str) -> int:
     return 0 if spec == "D" else int(spec.removeprefix("M"))
 
 
@@ -89,7 +89,7 @@ def parameter_table_markdown(scenario: Scenario) -> str:
         "prior (U uniform, LogU log-uniform, N normal, LogN log-normal, Beta, or fixed); *source* names "
         "a data file in `data/public`, a seed article by file name, or an assumption and why.",
     ]
-    for cls in sorted(MECHANISMS, key=lambda c: _order(c.spec)):
+    for cls in sorted(MECHANISMS, key=lambda c: mechanism_order(c.spec)):
         doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()
         title = doc[0].removeprefix(f"{cls.spec} ").rstrip(".") if doc else ""
         out += [
@@ -103,7 +103,7 @@ def parameter_table_markdown(scenario: Scenario) -> str:
         for name, field in cls.Params.model_fields.items():
             e = entries[name]
             mark = " †" if f"{cls.name}.{name}" in changed else ""
-            row = (f"`{name}`", _num(e.value) + mark, _unit(field), _bounds(field), _prior(e.prior), e.source)
+            row = (f"`{name}`", number_text(e.value) + mark, _unit(field), _bounds(field), prior_text(e.prior), e.source)
             out.append("| " + " | ".join(_cell(c) for c in row) + " |")
     out += [
         "",
@@ -116,7 +116,7 @@ def parameter_table_markdown(scenario: Scenario) -> str:
         "|---|---|---|---|",
     ]
     for e in sorted(scenario.events, key=lambda e: e.month):
-        sets = ", ".join(f"`{k}` = {_num(v)}" for k, v in e.set.items())
+        sets = ", ".join(f"`{k}` = {number_text(v)}" for k, v in e.set.items())
         ident = f"`{e.id}`" + ("" if e.enabled else " (disabled)")
         out.append("| " + " | ".join(_cell(c) for c in (e.month, ident, sets, e.note)) + " |")
     return "\n".join(out) + "\n"

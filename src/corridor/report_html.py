@@ -104,7 +104,7 @@ def _scenario(ref, resolved: dict | None = None):
 
 def events_html(scenario, baseline=None) -> str:
     """The scenario's events as a timeline; with a baseline, only the events that differ from it."""
-    from corridor.paramdoc import _num
+    from corridor.paramdoc import number_text
 
     if scenario is None:
         return '<p class="muted">scenario not available (a file that has moved?)</p>'
@@ -113,7 +113,7 @@ def events_html(scenario, baseline=None) -> str:
     for e in sorted(scenario.events, key=lambda e: e.month):
         if (e.id, e.month, json.dumps(e.set, sort_keys=True), e.enabled) in base:
             continue
-        sets = ", ".join(f"<code>{_esc(k)}</code> = {_esc(_num(v) if isinstance(v, float) else v)}" for k, v in e.set.items())
+        sets = ", ".join(f"<code>{_esc(k)}</code> = {_esc(number_text(v) if isinstance(v, float) else v)}" for k, v in e.set.items())
         off = " (disabled)" if not e.enabled else ""
         items.append(f"<li><b>{_esc(e.month)}</b> {_esc(e.id)}{off}: {sets}{' — ' + _esc(e.note) if e.note else ''}</li>")
     what = f"events of {_esc(scenario.name)}" + (f" that differ from {_esc(baseline.name)}" if baseline else "")
@@ -124,7 +124,7 @@ def events_html(scenario, baseline=None) -> str:
 
 def provenance_html(scenario, posterior: str | None = None) -> str:
     """Every parameter with value, prior and source; the posterior median and 90% interval where calibrated."""
-    from corridor.paramdoc import _num, _prior
+    from corridor.paramdoc import number_text, prior_text
 
     if scenario is None:
         return ""
@@ -143,7 +143,7 @@ def provenance_html(scenario, posterior: str | None = None) -> str:
             key = f"{module}.{name}"
             p = post.get(key)
             fitted = f"{p.posterior_median:.4g} ({p.posterior_q05:.4g} to {p.posterior_q95:.4g})" if p is not None else ""
-            rows.append([key, _num(e.value), _prior(e.prior), fitted, e.source])
+            rows.append([key, number_text(e.value), prior_text(e.prior), fitted, e.source])
     df = pd.DataFrame(rows, columns=["parameter", "value", "prior", f"posterior median (90%){' — ' + posterior if posterior else ''}", "source"])
     df = df.sort_values(df.columns[3], ascending=False, key=lambda s: s.ne("")).reset_index(drop=True)
     note = ("<p class='muted'>Runs drawn from a posterior use its values for the calibrated parameters (listed first) "
@@ -170,7 +170,7 @@ def reproduce_html(meta: dict) -> str:
     return f"<table>{body}</table><p class='muted'>Same scenario, seed, version and agents give identical numbers.</p>"
 
 
-def _observed_frames() -> dict[str, pd.DataFrame]:
+def observed_frames() -> dict[str, pd.DataFrame]:
     from corridor.observed import load_observed
 
     out = {}
@@ -213,7 +213,7 @@ def _run_sections(folder: Path, coverage) -> tuple[str, dict, list]:
     charts = [figure_html(F.run_series_figure(series, o, meta)) for o in MAIN_OUTPUTS if o in series.columns]
     sections.append(("Monthly outputs", "<div class='grid'>" + "".join(charts) + "</div>"))
     record = run_against_record(series)
-    frames = _observed_frames()
+    frames = observed_frames()
     obs_charts = []
     for name, t in record.groupby("series", sort=False):
         obs_charts.append(figure_html(F.predictive_vs_observed_figure(t, name, 1, frames[name].set_index("period").loc[t["period"], "source"].tolist())))
@@ -236,7 +236,7 @@ def _ensemble_sections(folder: Path, coverage) -> tuple[str, dict, list]:
     outputs = [o for o in MAIN_OUTPUTS if o in set(ens.quantiles["output"])]
     bands = "<div class='grid'>" + "".join(figure_html(F.ensemble_band_figure(ens.quantiles, o, meta)) for o in outputs) + "</div>"
     table = predictive_table(ens.observables, load_observed())
-    frames = _observed_frames()
+    frames = observed_frames()
     obs = []
     for name in table["series"].unique():
         t = table[table["series"] == name].sort_values("period")
@@ -291,7 +291,7 @@ def _validation_sections(path: Path) -> tuple[str, dict, list]:
     from corridor.cli_policy import validation_frame
 
     table = table_html(validation_frame(result), left=("series",))
-    frames = _observed_frames()
+    frames = observed_frames()
     charts = []
     for name, s in result["series"].items():
         t = pd.DataFrame(s["points"]).assign(series=name)

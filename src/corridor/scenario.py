@@ -182,7 +182,7 @@ class Scenario(BaseModel):
         Numbers drawn from a continuous prior are rounded for whole-number parameters."""
         data = self.model_dump()
         for key, v in values.items():
-            module, name = _split_key(key, "parameter")
+            module, name = split_key(key, "parameter")
             field = PARAMETER_MODELS[module].model_fields[name]
             data["parameters"][module][name]["value"] = round(float(v)) if field.annotation is int else v
         return validate_resolved(data, origin="override")
@@ -192,7 +192,7 @@ class Scenario(BaseModel):
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _split_key(key: str, what: str) -> tuple[str, str]:
+def split_key(key: str, what: str) -> tuple[str, str]:
     if "." not in key:
         raise CorridorInputError(f"{what} '{key}': write it as module.name, e.g. smuggling.lorry_base_price_gbp")
     module, name = key.split(".", 1)
@@ -355,7 +355,7 @@ def _check_events(scenario: Scenario, origin: str, event_origins: list[str] | No
                 f"{where}: month {event.month} is outside the horizon {scenario.start}..{scenario.end}; move it inside"
             )
         for key, value in list(event.set.items()):
-            module, name = _split_key(key, f"{where}: set")
+            module, name = split_key(key, f"{where}: set")
             values = {k: e.value for k, e in scenario.parameters[module].items()}
             values[name] = value
             event.set[key] = _check_bounds(module, values, f"{where} sets {key}")[name]
@@ -516,7 +516,7 @@ def read_yaml(path: Path, label: str | None = None):
     return data
 
 
-def _read_yaml(path: Path, label: str) -> dict:
+def read_scenario_yaml(path: Path, label: str) -> dict:
     data = copy.deepcopy(_read_bundled(path)) if _is_bundled(path) else read_yaml(path, label)
     if not isinstance(data, dict):
         raise CorridorInputError(f"{label}: a scenario must be a YAML mapping with name, description, parameters")
@@ -605,7 +605,7 @@ def _resolve(ref: str, base_dir: Path | None = None) -> tuple[dict, str, list[st
         if len(chain) >= MAX_EXTENDS:
             raise CorridorInputError(f"{chain[0][1]}: extends goes through more than {MAX_EXTENDS} files; extend a scenario closer to the root")
         seen[ident] = label
-        data = _read_yaml(path, label)
+        data = read_scenario_yaml(path, label)
         chain.append((data, label))
         if data.get("extends") is None:
             break
@@ -638,7 +638,7 @@ def merge_variant(parent: dict, child: dict, label: str = "variant", origins: li
     return merged
 
 
-def _load_raw(ref: str, base_dir: Path | None, chain: tuple[str, ...] = ()) -> tuple[dict, str]:
+def load_raw(ref: str, base_dir: Path | None, chain: tuple[str, ...] = ()) -> tuple[dict, str]:
     data, label, _ = _resolve(ref, base_dir)
     return data, label
 
@@ -653,6 +653,6 @@ def load_scenario(ref: str | Path) -> Scenario:
 def scenario_descriptions() -> list[tuple[str, str]]:
     out = []
     for name in bundled_names():
-        data, _ = _load_raw(name, None, ())
+        data, _ = load_raw(name, None, ())
         out.append((name, str(data.get("description", "")).strip().splitlines()[0]))
     return out

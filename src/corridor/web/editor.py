@@ -29,14 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from corridor.errors import CorridorInputError
 from corridor.mechanisms import MECHANISMS
-from corridor.paramdoc import _order, _prior
+from corridor.paramdoc import mechanism_order, prior_text
 from corridor.scenario import (
     Scenario,
-    _load_raw,
-    _read_yaml,
-    _split_key,
     bundled_names,
+    load_raw,
     merge_variant,
+    read_scenario_yaml,
+    split_key,
     validate_resolved,
 )
 
@@ -90,7 +90,7 @@ def _module_title(cls) -> str:
 def parameter_schema() -> list[dict]:
     """Modules in mechanism order, each with its parameters' controls, units and descriptions."""
     modules = []
-    for cls in sorted(MECHANISMS, key=lambda c: _order(c.spec)):
+    for cls in sorted(MECHANISMS, key=lambda c: mechanism_order(c.spec)):
         props = cls.Params.model_json_schema()["properties"]
         fields = []
         for name, field in cls.Params.model_fields.items():
@@ -119,7 +119,7 @@ def editor_view(scenario: Scenario, base: str) -> dict:
         params = []
         for p in module["parameters"]:
             e = entries[p["name"]]
-            params.append({**p, "value": e.value, "prior": _prior(e.prior), "source": e.source, "events": changed_by.get(p["key"], [])})
+            params.append({**p, "value": e.value, "prior": prior_text(e.prior), "source": e.source, "events": changed_by.get(p["key"], [])})
         modules.append({**module, "parameters": params})
     return {
         "base": base,
@@ -164,10 +164,10 @@ def _base_data(base: str, uploads: Path) -> dict:
         path = uploads / f"{m.group(1)}.yaml"
         if not path.is_file():
             raise CorridorInputError(f"base '{base}': no such upload; upload the file again")
-        return _read_yaml(path, path.name)
+        return read_scenario_yaml(path, path.name)
     if base not in bundled_names():
         raise CorridorInputError(f"base '{base}': not a bundled scenario; use one of: {', '.join(bundled_names())}")
-    return _load_raw(base, None, ())[0]
+    return load_raw(base, None, ())[0]
 
 
 def load_base(base: str, uploads: Path) -> Scenario:
@@ -190,7 +190,7 @@ def _event_changes(base_events: list[dict], events: list[dict]) -> list[dict]:
 def _changed_values(edit: ScenarioEdit, base: dict) -> dict[str, dict[str, dict]]:
     parameters: dict[str, dict[str, dict]] = {}
     for key, value in edit.values.items():
-        module, name = _split_key(key, "parameter")
+        module, name = split_key(key, "parameter")
         entry = base.get("parameters", {}).get(module, {}).get(name, {})
         if not isinstance(entry, dict) or entry.get("value") != value:
             parameters.setdefault(module, {})[name] = {"value": value}
@@ -232,7 +232,7 @@ def store_upload(content: bytes, filename: str, uploads: Path) -> str:
     staged = uploads / f".{hashlib.sha256(content).hexdigest()[:16]}.partial"
     staged.write_text(text)
     try:
-        data = _read_yaml(staged, label)
+        data = read_scenario_yaml(staged, label)
     finally:
         staged.unlink(missing_ok=True)
     parent = data.get("extends")
@@ -241,7 +241,7 @@ def store_upload(content: bytes, filename: str, uploads: Path) -> str:
             f"{label}: extends: '{parent}' is not a bundled scenario; the workbench reads no other files, "
             f"so extend one of: {', '.join(bundled_names())}"
         )
-    merged = merge_variant(_load_raw(parent, None, ())[0], data, label) if parent else data
+    merged = merge_variant(load_raw(parent, None, ())[0], data, label) if parent else data
     scenario = validate_resolved({k: v for k, v in merged.items() if k != "extends"}, label)
     ref = scenario.sha256()[:12]
     text = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=120)

@@ -207,9 +207,9 @@ def _record_figures(table, output: str, runs) -> list[dict]:
     """Observed points with their sources over the model's values, for every series that measures ``output``."""
     from corridor import figures
     from corridor.observed import load_mapping
-    from corridor.report_html import _observed_frames
+    from corridor.report_html import observed_frames
 
-    frames = _observed_frames()
+    frames = observed_frames()
     shown = []
     for name, m in load_mapping().series.items():
         t = table[table["series"] == name].sort_values("period")
