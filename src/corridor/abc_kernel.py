@@ -34,12 +34,17 @@ class GeometricDescentToOne(pyabc.ExpDecayFixedIterScheme):
 
 
 class IncrementEssScheme(pyabc.epsilon.TemperatureScheme):
-    """The lowest temperature at which reweighting the last population from its temperature keeps an
-    effective sample of ``target_relative_ess`` of it (adaptive tempering, as in SMC samplers).
+    """The lowest temperature at which the step from the last population's temperature keeps a
+    conditional effective sample (CESS; Zhou, Johansen and Aston 2016) of ``target_relative_ess``:
+    adaptive tempering, as in SMC samplers.
 
     The single-run likelihood varies between seeds by several log-units; lowering the
     temperature faster than that spread allows leaves a few lucky runs carrying all the
-    weight (an effective sample of one)."""
+    weight. The CESS measures what the step itself does to the weights,
+    ``(sum W_i u_i)^2 / sum W_i u_i^2`` with ``W`` the population's normalised weights and
+    ``u_i`` the increment of its likelihood factor; the plain ESS of the reweighted population
+    would also count the spread of the importance weights (prior over proposal), which in
+    some thirty dimensions is large whatever the temperature, and would hold it for ever."""
 
     def __init__(self, target_relative_ess: float = 0.3):
         self.target_relative_ess = target_relative_ess
@@ -49,14 +54,15 @@ class IncrementEssScheme(pyabc.epsilon.TemperatureScheme):
         if previous is None:
             return np.inf
         df = kwargs["get_weighted_distances"]()
-        log_w = np.log(np.asarray(df["w"], float))
+        w = np.asarray(df["w"], float)
+        w = w / w.sum()
         log_lik = np.asarray(df["distance"], float)
+        log_lik = np.where(np.isfinite(log_lik), log_lik - np.max(log_lik[np.isfinite(log_lik)]), -np.inf)
         beta0 = 1.0 / previous
 
         def relative_ess(beta: float) -> float:
-            lw = log_w + (beta - beta0) * np.where(np.isfinite(log_lik), log_lik, -np.inf)
-            v = np.exp(lw - np.max(lw))
-            return float(v.sum() ** 2 / (v**2).sum() / v.size)
+            u = np.exp((beta - beta0) * log_lik)
+            return float((w @ u) ** 2 / (w @ (u * u)))
 
         if relative_ess(1.0) >= self.target_relative_ess:
             return 1.0
