@@ -20,7 +20,10 @@ fitted points inside it (in sample):
   beats that naive forecast;
 - the **surge check** of Albanian small-boat arrivals: the 2022 surge and the 2023
   fall in direction and order of magnitude (yearly), and the 2022Q3 peak and the
-  2023Q1 trough (quarterly) in the predictive median within a factor of 2.
+  2023Q1 trough (quarterly) in the predictive median within a factor of 2;
+- the **components** of the 2022-2023 turn (returns by kind, claims, decisions,
+  referrals): each predictive median against the record, so that a total fitted by
+  the wrong part shows.
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ from corridor.results import write_json_atomic
 QUANTILES = {"q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q95": 0.95}
 UNCERTAINTY = "parameters, stochastic (seed) and observation/structural error (noise model of each series)"
 BOATS, BOATS_QUARTERLY = "small_boat_arrivals_albanian", "small_boat_arrivals_albanian_quarterly"
+# the parts of the 2022-2023 turn a total can hide: how people left the UK, claimed, were decided, referred
+COMPONENTS = (
+    "returns_enforced", "returns_voluntary", "foreign_national_offender_returns", "asylum_applications_main",
+    "asylum_initial_grants", "asylum_initial_refusals", "nrm_referrals_albanian",
+)
+COMPONENT_PERIODS = ("2022", "2023")
+COMPONENT_FACTOR = 2.0
 
 
 def crps_sample(draws: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -146,7 +156,14 @@ def validate(
         result["in_sample"] = score(inside, observed, fitted)
     result["surge"] = surge_check(table)
     result["enforced_returns_2023"] = ratio_check(table, "returns_enforced", "2023", 1.5)
+    result["components"] = component_checks(table)
     return result
+
+
+def component_checks(table: pd.DataFrame) -> list[dict]:
+    """Each component of the 2022-2023 turn that was observed: predictive median against the record."""
+    checks = (ratio_check(table, s, p, COMPONENT_FACTOR) for s in COMPONENTS for p in COMPONENT_PERIODS)
+    return [c for c in checks if c["available"]]
 
 
 def ratio_check(table: pd.DataFrame, series: str, period: str, factor: float) -> dict:
@@ -242,6 +259,20 @@ def _table(title: str, block: dict, console) -> None:
     console.print(table)
 
 
+def _components(checks: list[dict], console) -> None:
+    from rich.table import Table
+
+    if not checks:
+        return
+    table = Table(title=f"components of the 2022-2023 turn: predictive median against the record (within a factor {COMPONENT_FACTOR:g})")
+    for col in ("series", "period", "observed", "median", "90% interval", "median / observed", "ok"):
+        table.add_column(col)
+    for c in checks:
+        table.add_row(c["series"], c["period"], f"{c['observed']:,.0f}", f"{c['predicted_median']:,.0f}",
+                      f"{c['predicted_q05']:,.0f}-{c['predicted_q95']:,.0f}", f"{c['ratio']:.2f}", str(c["ok"]))  # fmt: skip
+    console.print(table)
+
+
 def print_validation(result: dict, console=None, in_sample_only: bool = False) -> None:
     from rich.console import Console
 
@@ -266,6 +297,7 @@ def print_validation(result: dict, console=None, in_sample_only: bool = False) -
             f"{c['predicted_median']:,.0f} (90%: {c['predicted_q05']:,.0f}-{c['predicted_q95']:,.0f}); "
             f"within a factor 2: {c['within_factor_2']}; {label} quarter of the median: {c['median_extreme_quarter']}"
         )
+    _components(result.get("components", []), console)
     e = result.get("enforced_returns_2023", {})
     if e.get("available"):
         console.print(
