@@ -319,6 +319,8 @@ class PersonAgent(Agent):
             self.model.count("trafficking_referrals")
             if self.age(self.model.t) < 18:
                 self.model.count("trafficking_referrals_minors")
+            if self.route == SMALL_BOAT:
+                self.model.count("trafficking_referrals_small_boat")
 
     def leave_uk(self, counter: str) -> None:
         """Removed or returned to Albania: back at origin, free to leave again."""
@@ -364,7 +366,8 @@ class PersonAgent(Agent):
     def late_claim(self, t: int) -> None:
         """M8: an undocumented person who never claimed asylum may claim later, in the UK."""
         d = self.model.p.destination
-        if self.state == UNDOCUMENTED and self.asylum == ASYLUM_NONE and self.chance(d.p_late_claim_per_month):
+        rate = min(1.0, d.p_late_claim_per_month * self.model.home_office.agreement("claim"))
+        if self.state == UNDOCUMENTED and self.asylum == ASYLUM_NONE and self.chance(rate):
             self.state = ASYLUM_PENDING_STATE
             self.asylum = ASYLUM_PENDING
             self.decision_month = t + int(round(d.asylum_processing_months))
@@ -372,10 +375,13 @@ class PersonAgent(Agent):
             self.model.count("asylum_claims_in_country")
 
     def asylum_decision(self, t: int) -> None:
-        """M8: a pending claim is decided at its scheduled month."""
+        """M8: a pending claim is decided once due, if the Home Office reaches it this month."""
         if self.asylum != ASYLUM_PENDING or self.decision_month > t:
             return
+        if self.unique_id not in self.model.home_office.decided_this_month:
+            return
         model, d = self.model, self.model.p.destination
+        self.refer(d.p_refer_at_decision)  # signs of trafficking found when the claim is examined
         granted = self.chance(d.p_grant_minor if self.age(t) < 18 else d.p_grant_adult)
         self.asylum = ASYLUM_GRANTED if granted else ASYLUM_REFUSED
         self.decision_month = -1
@@ -433,7 +439,8 @@ class PersonAgent(Agent):
             return
         self.state = UNDOCUMENTED
         self.due_month = -1
-        if self.chance(self.model.p.destination.p_removal_on_release):
+        home = self.model.home_office
+        if self.chance(min(1.0, self.model.p.destination.p_removal_on_release * home.agreement("removal"))):
             self.leave_uk("removals")
             self.model.count("removals_offenders")
 
@@ -449,12 +456,11 @@ class PersonAgent(Agent):
             if self.chance(min(1.0, rate * model.home_office.agreement("removal"))) and not self.referred:
                 self.leave_uk("removals")
                 return
-        if self.state == UNDOCUMENTED or self.state == LEGAL_RESIDENT:
-            rate = d.voluntary_return_rate_per_month
-            if self.state == UNDOCUMENTED:
-                rate *= model.home_office.agreement("voluntary")  # assisted returns, no prospect of staying
-            if self.chance(min(1.0, rate)):
+        if self.state == UNDOCUMENTED:  # assisted returns, no prospect of staying under the agreement
+            if self.chance(min(1.0, d.voluntary_return_rate_per_month * model.home_office.agreement("voluntary"))):
                 self.leave_uk("voluntary_returns")
+        elif self.state == LEGAL_RESIDENT and self.chance(d.resident_return_rate_per_month):
+            self.leave_uk("resident_returns")
 
     def put_to_work_on_arrival(self) -> None:
         """M7: a gang that financed the crossing takes its recruit on arrival (a child out of care)."""

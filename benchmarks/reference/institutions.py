@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from benchmarks.reference.agents import AT_ORIGIN, IN_UK, LORRY, SMALL_BOAT
+from benchmarks.reference.agents import ASYLUM_PENDING, AT_ORIGIN, IN_UK, LORRY, SMALL_BOAT
 from corridor.units import REGION_INDEX
 
 N_REGIONS = 3
@@ -311,12 +311,29 @@ class HomeOffice:
         self.model = model
         d = model.p.destination
         self.perceived_stay = d.p_grant_adult
-        self.perceived_return = 1.0 - (1.0 - d.removal_rate_refused_per_month) ** 12
-        self.begin_month()
-
-    def begin_month(self) -> None:
+        self.experienced_return = 1.0 - (1.0 - d.removal_rate_refused_per_month) ** 12
         self.grants = self.decisions = 0
         self.irregular_population = 0
+        self.decided_this_month: set[int] = set()
+
+    def begin_month(self, t: int) -> None:
+        self.grants = self.decisions = 0
+        self.irregular_population = 0
+        self.decided_this_month = self.decision_queue(t)
+
+    def decision_queue(self, t: int) -> set[int]:
+        """The claims decided this month: the oldest due, as many as the month's capacity."""
+        model = self.model
+        pol = model.p.policy
+        clearance = 1.0 + (pol.backlog_clearance_multiplier - 1.0) * pol.backlog_clearance
+        agents = model.p.destination.asylum_decisions_per_month * clearance / model.scale
+        capacity = int(agents) + (model.random.random() < agents - int(agents))
+        due = sorted(
+            (a.decision_month, a.unique_id)
+            for a in model.agents
+            if a.asylum == ASYLUM_PENDING and 0 <= a.decision_month <= t and a.state in IN_UK
+        )
+        return {i for _, i in due[:capacity]}
 
     def agreement(self, what: str) -> float:
         """The returns agreement's multiplier on removals, voluntary returns or referrals."""
@@ -331,7 +348,13 @@ class HomeOffice:
 
     def decision_term(self) -> float:
         d = self.model.p.destination
-        return d.b_perceived_stay * self.perceived_stay - d.b_perceived_return * self.perceived_return
+        return d.b_perceived_stay * self.perceived_stay - d.b_perceived_return * self.perceived_return()
+
+    def perceived_return(self) -> float:
+        """The announced fast track is known at once; removals of the irregular stock by experience."""
+        pol = self.model.p.policy
+        fast_track = pol.returns_agreement * pol.returns_agreement_fast_track_share
+        return 1.0 - (1.0 - fast_track) * (1.0 - self.experienced_return)
 
     def update_perceptions(self) -> None:
         """News of this month's removals and decisions, as a moving average."""
@@ -339,10 +362,8 @@ class HomeOffice:
         w = 1.0 / d.perception_memory_months
         monthly = model.flow("removals") / max(self.irregular_population, 1)
         within_a_year = 1.0 - (1.0 - min(monthly, 1.0)) ** 12
-        pol = model.p.policy
-        fast_track = pol.returns_agreement * pol.returns_agreement_fast_track_share
-        self.perceived_return += w * (1.0 - (1.0 - fast_track) * (1.0 - within_a_year) - self.perceived_return)
+        self.experienced_return += w * (within_a_year - self.experienced_return)
         if self.decisions:
             self.perceived_stay += w * (self.grants / self.decisions - self.perceived_stay)
         model.level("perceived_p_stay", self.perceived_stay)
-        model.level("perceived_p_return", self.perceived_return)
+        model.level("perceived_p_return", self.perceived_return())

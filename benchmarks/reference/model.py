@@ -90,6 +90,7 @@ COUNTS = (
     "asylum_refusals",
     "trafficking_referrals",
     "trafficking_referrals_minors",
+    "trafficking_referrals_small_boat",
     "went_missing_from_care",
     "arrests",
     "convictions",
@@ -98,6 +99,7 @@ COUNTS = (
     "removals_offenders",
     "removals_fast_track",
     "voluntary_returns",
+    "resident_returns",
     "recruited_into_exploitation",
     "lured_put_to_work_on_arrival",
     "exploitation_exits",
@@ -253,7 +255,7 @@ class CorridorModel(mesa.Model):
         self.climate.begin_month(t)
         self.smuggling.begin_month(t)
         self.gangs.begin_month(t)
-        self.home_office.begin_month()
+        self.home_office.begin_month(t)
         # 3. decisions to leave, then the families pay
         self.count("origin_employed", sum(1 for person in self.agents if person.employed and person.state == AT_ORIGIN))
         self.leavers: list[PersonAgent] = []

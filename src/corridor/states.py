@@ -76,5 +76,5 @@ ASYLUM_NONE, ASYLUM_PENDING, ASYLUM_GRANTED, ASYLUM_REFUSED = 0, 1, 2, 3
 
 ROUTES = ("lorry", "small_boat")
 # how a person left the UK for Albania (Population.return_kind; 0: never returned)
-RETURN_KINDS = ("none", "fast_track", "enforced", "offender", "voluntary")
+RETURN_KINDS = ("none", "fast_track", "enforced", "offender", "voluntary", "resident")
 REGIONS = ("north", "tirana_durres", "centre_south")

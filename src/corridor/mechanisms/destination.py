@@ -10,11 +10,16 @@ in uk_asylum_albanian.csv; referrals in uk_nrm_referrals.csv; returns in
 uk_returns_albania.csv.
 
 Arrivals under 18 go into care; adults claim asylum or stay undocumented.
-Decisions fall at a scheduled month (a queue), granted or refused. Minors in
+Claims join a queue: after a shortest processing time, the oldest are decided
+first, as many a month as the Home Office decides (a throughput that a backlog
+clearance multiplies), granted or refused; examining a claim can lead to a
+trafficking referral, so referrals follow the queue as well as arrivals. Initial decisions on Albanian claims
+were 512 and 748 in 2021 and 2022 against 4,853 and 15,070 claims, then 6,069
+in 2023 (uk_asylum_albanian.csv). Minors in
 care can go missing (more so after a refusal) and are found again; at 18 they
 leave care. Persons in criminal exploitation are arrested, may be referred as
 trafficking victims (which lowers conviction), convicted and sentenced; on
-release most are removed. Refused and undocumented persons are removed at a
+release most are removed (more under the returns agreement). Refused and undocumented persons are removed at a
 rate that a returns agreement (M11) multiplies; an agreement also fast-tracks
 removal of new adult claimants. What a would-be migrant perceives of all this,
 the chance of being allowed to stay and of being returned, is a moving average
@@ -45,8 +50,9 @@ from corridor.states import (
     State,
     state_flags,
 )
-from corridor.units import LogOdds, Months, Probability, ProbabilityPerMonth, Real, WholeMonths, bounded
+from corridor.units import LogOdds, Months, Persons, Probability, ProbabilityPerMonth, Real, WholeMonths, bounded
 
+BOAT = ROUTES.index("small_boat")
 # persons who can be removed: the denominator of the perceived chance of removal
 _REMOVABLE = state_flags(State.ASYLUM_PENDING, State.UNDOCUMENTED, State.CRIMINAL_EXPLOITATION, State.IN_PRISON)
 _WAITING = state_flags(State.ASYLUM_PENDING, State.UNDOCUMENTED)
@@ -62,7 +68,8 @@ INITIAL_SENTENCE_SPAN = 2.0
 class DestinationParams(MechanismParams):
     p_asylum_claim_adult: Probability = bounded(0, 1, "chance an adult claims asylum on arrival")
     p_late_claim_per_month: ProbabilityPerMonth = bounded(0, 0.2, "undocumented persons who never claimed claim in the UK")
-    asylum_processing_months: WholeMonths = bounded(1, 60, "months from claim to initial decision")
+    asylum_processing_months: WholeMonths = bounded(1, 60, "shortest time from claim to initial decision")
+    asylum_decisions_per_month: Persons = bounded(1, 1e6, "initial decisions the Home Office makes a month (persons); the oldest claims first")
     p_grant_adult: Probability = bounded(0, 1, "initial grant rate, adults")
     p_grant_minor: Probability = bounded(0, 1)
     p_missing_from_care_per_month: ProbabilityPerMonth = bounded(0, 0.5)
@@ -72,6 +79,7 @@ class DestinationParams(MechanismParams):
     p_refer_lorry_arrival: Probability = bounded(0, 1)
     p_refer_minor_arrival: Probability = bounded(0, 1)
     p_refer_on_arrest: Probability = bounded(0, 1)
+    p_refer_at_decision: Probability = bounded(0, 1, "claimants referred when their claim is examined (interview, decision)")
     p_refer_undocumented_per_month: ProbabilityPerMonth = bounded(0, 0.5, "labour exploitation identified")
     p_arrest_exploited_per_month: ProbabilityPerMonth = bounded(0, 1)
     p_conviction: Probability = bounded(0, 1)
@@ -81,7 +89,8 @@ class DestinationParams(MechanismParams):
     p_removal_on_release: Probability = bounded(0, 1)
     removal_rate_refused_per_month: ProbabilityPerMonth = bounded(0, 1)
     removal_rate_undocumented_per_month: ProbabilityPerMonth = bounded(0, 1)
-    voluntary_return_rate_per_month: ProbabilityPerMonth = bounded(0, 1)
+    voluntary_return_rate_per_month: ProbabilityPerMonth = bounded(0, 1, "undocumented persons who go home without enforcement")
+    resident_return_rate_per_month: ProbabilityPerMonth = bounded(0, 1, "legal residents who go home (not in the returns statistics)")
     perception_memory_months: Months = bounded(1, 60)
     b_perceived_stay: LogOdds = bounded(0, 10, "log-odds per unit perceived chance of being allowed to stay")
     b_perceived_return: LogOdds = bounded(0, 20, "log-odds per unit perceived chance of removal within a year")
@@ -106,6 +115,7 @@ class Destination(Mechanism):
         Output("asylum_refusals", FLOW, "persons", "initial refusals, fast-track refusals included"),
         Output("trafficking_referrals", FLOW, "persons", "referrals as potential victims of trafficking (NRM)"),
         Output("trafficking_referrals_minors", FLOW, "persons", "referrals of persons under 18"),
+        Output("trafficking_referrals_small_boat", FLOW, "persons", "referrals of persons whose last crossing was by small boat"),
         Output("went_missing_after_refusal", FLOW, "persons", "minors in care who went missing after a refusal"),
         Output("went_missing_in_care", FLOW, "persons", "minors in care who went missing otherwise"),
         Output(
@@ -118,7 +128,8 @@ class Destination(Mechanism):
         Output("removals", FLOW, "persons", "enforced removals to Albania (fast-track and offenders included)"),
         Output("removals_offenders", FLOW, "persons", "removals on release from prison"),
         Output("removals_fast_track", FLOW, "persons", "removals of new claimants under the returns agreement"),
-        Output("voluntary_returns", FLOW, "persons", "returns to Albania without enforcement"),
+        Output("voluntary_returns", FLOW, "persons", "returns to Albania without enforcement of persons with no right to stay"),
+        Output("resident_returns", FLOW, "persons", "legal residents who go back to Albania (not counted as returns by the Home Office)"),
         Output("perceived_p_stay", LEVEL, "probability", "chance of being allowed to stay, as seen at origin"),
         Output("perceived_p_return", LEVEL, "probability", "chance of removal within a year, as seen at origin"),
     )
@@ -126,7 +137,7 @@ class Destination(Mechanism):
     def init(self, ctx):
         p, pop = ctx.p, ctx.pop
         self.perceived_stay = p.p_grant_adult
-        self.perceived_return = 1.0 - (1.0 - p.removal_rate_refused_per_month) ** 12
+        self.experienced_return = 1.0 - (1.0 - p.removal_rate_refused_per_month) ** 12
         self.fast_tracked = 0
         self.removed = 0
         self.decided = (0, 0)
@@ -142,7 +153,14 @@ class Destination(Mechanism):
 
     def max_decision_term(self, ctx, t):
         p = ctx.p
-        return p.b_perceived_stay * self.perceived_stay - p.b_perceived_return * self.perceived_return
+        return p.b_perceived_stay * self.perceived_stay - p.b_perceived_return * self.perceived_return(ctx.params.policy)
+
+    def perceived_return(self, policy) -> float:
+        """The chance of being returned within a year of arriving, as seen at origin. A fast track
+        for new claimants is announced with the agreement, so it is known the month it starts;
+        removals of those already in the UK are learnt from experience (a moving average)."""
+        fast_track = policy.returns_agreement * policy.returns_agreement_fast_track_share
+        return 1.0 - (1.0 - fast_track) * (1.0 - self.experienced_return)
 
     # ------------------------------------------------------------ helpers
 
@@ -156,6 +174,7 @@ class Destination(Mechanism):
         pop.referred[hit] = True
         ctx.out.add("trafficking_referrals", hit.size)
         ctx.out.add("trafficking_referrals_minors", int((pop.age_years(t, hit) < ADULT_AGE).sum()))
+        ctx.out.add("trafficking_referrals_small_boat", int((pop.route[hit] == BOAT).sum()))
 
     def _remove(self, ctx, persons, counter, kind):
         """Persons leave the UK for Albania: back at origin, free to leave again."""
@@ -227,19 +246,37 @@ class Destination(Mechanism):
 
     def _in_country_claims(self, ctx, t, uk):
         """Undocumented persons who never claimed may claim later (when found, or advised to):
-        most Albanian claims of 2019-2021 came from people who had not arrived by boat that year."""
+        most Albanian claims of 2019-2021 came from people who had not arrived by boat that
+        year. Facing removal under the returns agreement, more of them claim."""
         p, pop, out = ctx.p, ctx.pop, ctx.out
         never = uk[(pop.state[uk] == State.UNDOCUMENTED) & (pop.asylum_status[uk] == ASYLUM_NONE)]
-        claim = never[self._draw(ctx, "late_claim", t, never, p.p_late_claim_per_month)]
+        rate = min(1.0, p.p_late_claim_per_month * self._agreement(ctx.params.policy, "claim"))
+        claim = never[self._draw(ctx, "late_claim", t, never, rate)]
         pop.state[claim] = State.ASYLUM_PENDING
         pop.asylum_status[claim] = ASYLUM_PENDING
         pop.decision_month[claim] = t + p.asylum_processing_months
         out.add("asylum_claims", claim.size)
         out.add("asylum_claims_in_country", claim.size)
 
+    def _decision_capacity(self, ctx, t) -> int:
+        """Initial decisions this month, in agents: the Home Office's throughput (persons a month,
+        multiplied while a backlog clearance runs), rounded at random so that small capacities
+        keep their mean at any agent scale."""
+        policy = ctx.params.policy
+        clearance = 1.0 + (policy.backlog_clearance_multiplier - 1.0) * policy.backlog_clearance
+        agents = ctx.p.asylum_decisions_per_month * clearance / ctx.scale
+        whole = int(agents)
+        return whole + int(ctx.streams.uniform_all("decision_capacity", t, 1)[0] < agents - whole)
+
     def _decisions(self, ctx, t, uk):
         p, pop, out = ctx.p, ctx.pop, ctx.out
         due = uk[(pop.asylum_status[uk] == ASYLUM_PENDING) & (pop.decision_month[uk] <= t)]
+        capacity = self._decision_capacity(ctx, t)
+        if due.size > capacity:  # a queue: the oldest claims are decided first, the rest wait
+            oldest = np.argsort(pop.decision_month[due], kind="stable")[:capacity]
+            due = np.sort(due[oldest])
+        # the Home Office, a first responder, finds signs of trafficking when it examines a claim
+        self._refer(ctx, t, due, p.p_refer_at_decision, "refer_decision")
         minor = pop.age_years(t, due) < ADULT_AGE
         grant = self._draw(ctx, "grant", t, due, np.where(minor, p.p_grant_minor, p.p_grant_adult))
         pop.asylum_status[due[grant]] = ASYLUM_GRANTED
@@ -304,7 +341,9 @@ class Destination(Mechanism):
         p, pop = ctx.p, ctx.pop
         prisoners = self._in(ctx, uk, State.IN_PRISON)
         out = prisoners[pop.due_month[prisoners] <= t]
-        removal = out[self._draw(ctx, "removal_on_release", t, out, p.p_removal_on_release)]
+        # the returns agreement speeds the removal of offenders as of other Albanians
+        p_removal = min(1.0, p.p_removal_on_release * self._agreement(ctx.params.policy, "removal"))
+        removal = out[self._draw(ctx, "removal_on_release", t, out, p_removal)]
         pop.state[out] = State.UNDOCUMENTED
         pop.due_month[out] = -1
         self._remove(ctx, removal, "removals", "offender")
@@ -325,29 +364,24 @@ class Destination(Mechanism):
         go = self._draw(ctx, "removal", t, undocumented, np.minimum(1.0, rate * self._agreement(policy, "removal")))
         go &= ~pop.referred[undocumented]
         self._remove(ctx, undocumented[go], "removals", "enforced")
-        # undocumented persons go home more often under the agreement (assisted returns, no prospect of staying)
+        # undocumented persons go home more often under the agreement (assisted returns, no prospect
+        # of staying); legal residents who go home are not returns in the Home Office's statistics
         undocumented, legal = self._in(ctx, uk, State.UNDOCUMENTED), self._in(ctx, uk, State.LEGAL_RESIDENT)
-        voluntary = p.voluntary_return_rate_per_month
-        rate = np.concatenate((np.full(undocumented.size, voluntary * self._agreement(policy, "voluntary")),
-                               np.full(legal.size, voluntary)))  # fmt: skip
-        staying = np.concatenate((undocumented, legal))
-        back = staying[self._draw(ctx, "voluntary_return", t, staying, np.minimum(1.0, rate))]
-        self._remove(ctx, back, "voluntary_returns", "voluntary")
+        rate = min(1.0, p.voluntary_return_rate_per_month * self._agreement(policy, "voluntary"))
+        self._remove(ctx, undocumented[self._draw(ctx, "voluntary_return", t, undocumented, rate)], "voluntary_returns", "voluntary")
+        home = legal[self._draw(ctx, "voluntary_return", t, legal, p.resident_return_rate_per_month)]
+        self._remove(ctx, home, "resident_returns", "resident")
 
     def _perceptions(self, ctx, n_irregular):
-        """What would-be migrants perceive: the chance of being returned within a year of
-        arriving, and of being allowed to stay. Returns come on a fast track for new claimants
-        (announced with the agreement, so known before many are returned) or at the hazard
-        the irregular stock faces; perceptions follow both with a memory of a few months."""
-        p, policy, out = ctx.p, ctx.params.policy, ctx.out
+        """What would-be migrants learn from outcomes: the hazard of removal the irregular stock
+        faces, and the chance of being allowed to stay, each with a memory of a few months."""
+        p, out = ctx.p, ctx.out
         w = 1.0 / p.perception_memory_months
         monthly = self.removed / max(n_irregular, 1)
         within_a_year = 1.0 - (1.0 - min(monthly, 1.0)) ** 12
-        fast_track = policy.returns_agreement * policy.returns_agreement_fast_track_share
-        target = 1.0 - (1.0 - fast_track) * (1.0 - within_a_year)
-        self.perceived_return += w * (target - self.perceived_return)
+        self.experienced_return += w * (within_a_year - self.experienced_return)
         grants, decided = self.decided
         if decided:
             self.perceived_stay += w * (grants / decided - self.perceived_stay)
         out.set("perceived_p_stay", self.perceived_stay)
-        out.set("perceived_p_return", self.perceived_return)
+        out.set("perceived_p_return", self.perceived_return(ctx.params.policy))

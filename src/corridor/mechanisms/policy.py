@@ -50,6 +50,9 @@ class PolicyParams(MechanismParams):
     returns_agreement_fast_track_share: Share = bounded(0, 1, "share of new adult claimants removed on a fast track")
     returns_agreement_voluntary_multiplier: Multiplier = bounded(1, 50, "on voluntary returns of undocumented persons")
     returns_agreement_referral_multiplier: Multiplier = bounded(1, 50, "on trafficking referrals of undocumented persons facing removal")
+    returns_agreement_claim_multiplier: Multiplier = bounded(1, 50, "on asylum claims of undocumented persons facing removal who never claimed")
+    backlog_clearance: Switch
+    backlog_clearance_multiplier: Multiplier = bounded(1, 50, "on the Home Office's initial asylum decisions a month while a backlog clearance runs")
     ad_takedown_share: Share = bounded(0, 1)
     safeguarding_missing_multiplier: Multiplier = bounded(0, 2, "on the missing-from-care hazard; 1 = as is")
     policing_multiplier: Multiplier = bounded(0, 10, "on arrests of exploited persons")

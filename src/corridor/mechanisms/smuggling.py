@@ -106,7 +106,14 @@ class Smuggling(Mechanism):
             Output(f"expected_arrivals_{r}", FLOW, "persons", f"arrivals by {r.replace('_', ' ')}, expected given the month's state")
             for r in ROUTES
         ),
-        Output("expected_deaths_in_transit", FLOW, "persons", "deaths on the way, expected given the month's state"),
+        *(
+            Output(f"expected_deaths_{r}", FLOW, "persons", f"deaths by {r.replace('_', ' ')}, expected given the month's state")
+            for r in ROUTES
+        ),
+        Output(
+            "expected_deaths_in_transit", FLOW, "persons", "deaths on the way, expected given the month's state",
+            total_of=tuple(f"expected_deaths_{r}" for r in ROUTES),
+        ),
         *(Output(f"p_intercept_{r}", LEVEL, "probability", f"chance a crossing by {r.replace('_', ' ')} is stopped") for r in ROUTES),
     )
 
@@ -224,7 +231,7 @@ class Smuggling(Mechanism):
         expected = self.expected_in_transit
         for r, name in enumerate(ROUTES):
             out.add(f"expected_arrivals_{name}", expected[r] * (1.0 - self.p_death[r] - self.p_intercept[r]))
-        out.add("expected_deaths_in_transit", float(expected @ self.p_death))
+            out.add(f"expected_deaths_{name}", expected[r] * self.p_death[r])
         age = pop.age_years(t, came)
         for group, lo, hi in AGE_GROUPS:
             out.add(f"arrivals_age_{group}", int(((age >= lo) & (age < hi)).sum()))
