@@ -13,14 +13,14 @@ Arrivals under 18 go into care; adults claim asylum or stay undocumented.
 Claims join a queue: after a shortest processing time, the oldest are decided
 first, as many a month as the Home Office decides (a throughput that a backlog
 clearance multiplies), granted or refused; examining a claim can lead to a
-trafficking referral, so referrals follow the queue as well as arrivals. Initial decisions on Albanian claims
-were 512 and 748 in 2021 and 2022 against 4,853 and 15,070 claims, then 6,069
-in 2023 (uk_asylum_albanian.csv). Minors in
+trafficking referral, so referrals follow the queue as well as arrivals. Initial
+decisions on Albanian claims were 512 and 748 in 2021 and 2022 against 4,853 and
+15,070 claims, then 6,069 in 2023 (uk_asylum_albanian.csv). Minors in
 care can go missing (more so after a refusal) and are found again; at 18 they
 leave care. Persons in criminal exploitation are arrested, may be referred as
 trafficking victims (which lowers conviction), convicted and sentenced; on
-release most are removed (more under the returns agreement). Refused and undocumented persons are removed at a
-rate that a returns agreement (M11) multiplies; an agreement also fast-tracks
+release most are removed (more under the returns agreement). Refused and
+undocumented persons are removed at a rate that a returns agreement (M11) multiplies; an agreement also fast-tracks
 removal of new adult claimants. What a would-be migrant perceives of all this,
 the chance of being allowed to stay and of being returned, is a moving average
 of recent outcomes, and enters the decision to leave.
@@ -63,6 +63,11 @@ SENTENCE_MONTHS_RANGE = (1, 240)
 # prisoners of 2012 are part-way through their sentence: the months left are uniform on
 # [0, INITIAL_SENTENCE_SPAN x median), a mean of one median (an initial condition only)
 INITIAL_SENTENCE_SPAN = 2.0
+
+
+def _while_on(multiplier: float, switch: bool) -> float:
+    """A policy's multiplier while its switch is on, 1 while it is off."""
+    return 1.0 + (multiplier - 1.0) * switch
 
 
 class DestinationParams(MechanismParams):
@@ -159,8 +164,7 @@ class Destination(Mechanism):
         """The chance of being returned within a year of arriving, as seen at origin. A fast track
         for new claimants is announced with the agreement, so it is known the month it starts;
         removals of those already in the UK are learnt from experience (a moving average)."""
-        fast_track = policy.returns_agreement * policy.returns_agreement_fast_track_share
-        return 1.0 - (1.0 - fast_track) * (1.0 - self.experienced_return)
+        return 1.0 - (1.0 - self._fast_track_share(policy)) * (1.0 - self.experienced_return)
 
     # ------------------------------------------------------------ helpers
 
@@ -236,8 +240,7 @@ class Destination(Mechanism):
         self._refer(ctx, t, adults[by_route == ROUTES.index("small_boat")], p.p_refer_small_boat_arrival, "refer_boat")
         self._refer(ctx, t, adults[by_route == ROUTES.index("lorry")], p.p_refer_lorry_arrival, "refer_lorry")
         pop.state[claimants] = State.ASYLUM_PENDING
-        fast_share = policy.returns_agreement * policy.returns_agreement_fast_track_share
-        fast = claimants[self._draw(ctx, "fast_track", t, claimants, fast_share)]
+        fast = claimants[self._draw(ctx, "fast_track", t, claimants, self._fast_track_share(policy))]
         fast = fast[~pop.referred[fast] & ~pop.lured[fast]]
         out.add("asylum_refusals", fast.size)
         self._remove(ctx, fast, "removals", "fast_track")
@@ -263,7 +266,7 @@ class Destination(Mechanism):
         multiplied while a backlog clearance runs), rounded at random so that small capacities
         keep their mean at any agent scale."""
         policy = ctx.params.policy
-        clearance = 1.0 + (policy.backlog_clearance_multiplier - 1.0) * policy.backlog_clearance
+        clearance = _while_on(policy.backlog_clearance_multiplier, policy.backlog_clearance)
         agents = ctx.p.asylum_decisions_per_month * clearance / ctx.scale
         whole = int(agents)
         return whole + int(ctx.streams.uniform_all("decision_capacity", t, 1)[0] < agents - whole)
@@ -351,9 +354,13 @@ class Destination(Mechanism):
 
     @staticmethod
     def _agreement(policy, what: str) -> float:
-        """The returns agreement's multiplier on removals, voluntary returns or referrals (1 without it)."""
-        multiplier = getattr(policy, f"returns_agreement_{what}_multiplier")
-        return 1.0 + (multiplier - 1.0) * policy.returns_agreement
+        """The returns agreement's multiplier on removals, voluntary returns, claims or referrals (1 without it)."""
+        return _while_on(getattr(policy, f"returns_agreement_{what}_multiplier"), policy.returns_agreement)
+
+    @staticmethod
+    def _fast_track_share(policy) -> float:
+        """Share of new adult claimants removed on the agreement's fast track (0 without it)."""
+        return policy.returns_agreement * policy.returns_agreement_fast_track_share
 
     def _removals(self, ctx, t, uk):
         p, pop = ctx.p, ctx.pop
