@@ -357,3 +357,30 @@ def test_voluntary_returns_are_of_persons_with_no_right_to_stay():
     none_home = simulate("albania-uk", overrides=(("destination.resident_return_rate_per_month", 0.0),))
     assert total(none_home, "resident_returns") == 0
     assert total(none_home, "voluntary_returns") > 0
+
+
+def test_examining_a_claim_leads_to_referrals_that_follow_the_queue():
+    """Referrals at decision come when the queue is worked through (the 2023 clearance),
+    not when people arrive; only persons who came by boat count as boat arrivals' referrals."""
+    none = simulate("albania-uk", overrides=(("destination.p_refer_at_decision", 0.0),))
+    some = simulate("albania-uk", overrides=(("destination.p_refer_at_decision", 0.4),))
+    year = {"since": "2023-01", "until": "2023-12"}
+    assert total(some, "trafficking_referrals", **year) > 1.2 * total(none, "trafficking_referrals", **year)
+    for run in (none, some):
+        s = run.series
+        assert (s["trafficking_referrals_small_boat"] <= s["trafficking_referrals"] + 1e-9).all()
+    assert total(simulate("no-small-boats"), "trafficking_referrals_small_boat") == 0
+    assert total(some, "trafficking_referrals_small_boat", **year) > 0
+
+
+def test_expected_boat_deaths_are_the_mean_of_the_realised_ones():
+    risky = scenario("albania-uk").with_values({"smuggling.small_boat_p_death": 0.02})
+    runs = [Simulation(risky, agents=10_000, seed=s).run().series for s in range(12)]
+    window = lambda df, col: df[(df["month"] >= "2020-01") & (df["month"] <= "2023-12")][col].sum()  # noqa: E731
+    realised = np.array([window(r, "deaths_small_boat") for r in runs])
+    expected = np.array([window(r, "expected_deaths_small_boat") for r in runs])
+    assert realised.mean() > 0
+    assert abs(expected.mean() - realised.mean()) < 3 * realised.std(ddof=1) / np.sqrt(len(runs))
+    for r in runs:  # the total is the sum of the routes
+        both = r["expected_deaths_lorry"] + r["expected_deaths_small_boat"]
+        assert np.allclose(r["expected_deaths_in_transit"], both)
