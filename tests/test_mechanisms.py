@@ -384,3 +384,20 @@ def test_expected_boat_deaths_are_the_mean_of_the_realised_ones():
     for r in runs:  # the total is the sum of the routes
         both = r["expected_deaths_lorry"] + r["expected_deaths_small_boat"]
         assert np.allclose(r["expected_deaths_in_transit"], both)
+
+
+def test_crossing_ads_lure_men_and_the_lifestyle_display_lures_boys_too():
+    """M4: the ads reach men from ads_min_age (18), the display boys from lure_min_age (15):
+    the 2022 surge was of adults (14% under 18), before the boats a fifth of claims were children's."""
+    window = {"since": "2012-01", "until": "2014-12"}  # before any ads event; the same draws in each arm
+
+    def arm(ads: float, display: float):
+        overrides = (("social_media.ads_intensity", ads), ("social_media.lifestyle_display_intensity", display))
+        r = simulate("albania-uk", overrides=overrides)
+        return total(r, "departures", **window), total(r, "departures_minors", **window)
+
+    departures, minors = arm(0.0, 0.0)
+    ads_departures, ads_minors = arm(1.0, 0.0)
+    display_departures, display_minors = arm(0.0, 1.0)
+    assert ads_departures > 1.3 * departures and ads_minors <= minors
+    assert display_departures > 1.3 * departures and display_minors > 1.3 * minors

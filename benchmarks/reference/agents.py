@@ -199,8 +199,7 @@ class PersonAgent(Agent):
         logit += net.b_regional_exodus * climate.exodus_share[self.region]
         # M3: remittances on display; M4: the gangs' lure for young men
         logit += model.p.remittance_display.b_remittance_display * climate.display[self.region]
-        if self.is_lure_target(age):
-            logit += model.p.social_media.b_lure * climate.lure
+        logit += model.p.social_media.b_lure * self.lure(age)
         # M6: the expected price against the family's means, and the risk of dying on the way
         logit += model.smuggling.decision_term(self.household.means(f.borrow_multiple_of_annual_income))
         # M8: the perceived chance of being allowed to stay and of being returned; M11: campaigns
@@ -218,17 +217,19 @@ class PersonAgent(Agent):
                 n += 1
         return n
 
-    def is_lure_target(self, age: int) -> bool:
-        s = self.model.p.social_media
-        return self.male and s.lure_min_age <= age <= s.lure_max_age
+    def lure(self, age: int) -> float:
+        """M4: the lifestyle display reaches boys from lure_min_age, the crossing ads men from ads_min_age."""
+        s, climate = self.model.p.social_media, self.model.climate
+        if not self.male or age > s.lure_max_age:
+            return 0.0
+        return climate.display_lure * (age >= s.lure_min_age) + climate.ads_lure * (age >= s.ads_min_age)
 
     def depart(self, t: int) -> bool:
         """M5/M6: the family (or a gang, M4) pays a smuggler for a crossing on a route; False if unaffordable."""
         model = self.model
         market = model.smuggling
-        fronted = self.is_lure_target(self.age(t)) and self.chance(
-            min(1.0, model.p.social_media.p_recruited_per_lure * model.climate.lure)
-        )
+        lure = self.lure(self.age(t))
+        fronted = lure > 0 and self.chance(min(1.0, model.p.social_media.p_recruited_per_lure * lure))
         route = market.choose_route(model.random.random())
         price = market.price[route]
         if fronted:

@@ -149,7 +149,7 @@ class Climate:
         self.display_gbp = [0.0] * N_REGIONS  # remittances and proceeds seen last month, by region
         self.exodus_share = [0.0] * N_REGIONS
         self.display = [0.0] * N_REGIONS
-        self.lure = 0.0
+        self.display_lure = self.ads_lure = 0.0
         self.ads_reach = 0.0
 
     def begin_month(self, t: int) -> None:
@@ -177,8 +177,9 @@ class Climate:
         # M4: ads (less what is taken down) and the lifestyle display, scaled by the gangs' appetite (last month's)
         s = model.p.social_media
         self.ads_reach = s.ads_intensity * (1.0 - model.p.policy.ad_takedown_share)
-        self.lure = (self.ads_reach + s.lifestyle_display_intensity) * model.gangs.demand_index
-        model.level("lure_intensity", self.lure)
+        self.display_lure = s.lifestyle_display_intensity * model.gangs.demand_index
+        self.ads_lure = self.ads_reach * model.gangs.demand_index
+        model.level("lure_intensity", self.display_lure + self.ads_lure)
         # M5: families send sons younger and younger
         f = model.p.family
         self.min_sending_age = f.min_sending_age_2012 - f.sending_age_decline_per_year * t / 12.0

@@ -2,13 +2,18 @@
 
 Evidence: a south London street gang promotes its lifestyle to teenagers in
 Albania on social media (000_486404c3d6eb819b.txt); gangs advertise cheap
-crossings on TikTok (003_6a42180f8ac45b94.txt).
+crossings on TikTok to young men (003_6a42180f8ac45b94.txt).
 
-The lure is the reach of the ads (an intensity that events raise as platforms
-spread, less the share taken down by policy, M11) times the gangs' appetite for
-labour (M7), plus the standing lifestyle display. It adds to the log-odds of
-young men, and a share of the young men who then leave are recruited by a gang
-that fronts the crossing in return for work (their debt, M7).
+Two lures, each times the gangs' appetite for labour (M7): the standing
+lifestyle display, which reaches boys and young men (lure_min_age up), and the
+cheap-crossing ads (an intensity that events raise as platforms spread, less
+the share taken down by policy, M11), which sell a crossing to men old enough
+to buy one (ads_min_age up). The ads leave minors out because the boat surge
+they carried was of adults: 14% of the 2022 arrivals were under 18, against a
+fifth of the Albanian asylum claims before the boats being children's
+(docs/odd.md, M4). A person's lure adds to the log-odds of leaving, and a share
+of the lured who then leave are recruited by a gang that fronts the crossing in
+return for work (their debt, M7).
 """
 
 import numpy as np
@@ -21,7 +26,8 @@ class SocialMediaParams(MechanismParams):
     ads_intensity: Index = bounded(0, 5, "reach of cheap-crossing ads, 1 = 2022 TikTok level")
     lifestyle_display_intensity: Index = bounded(0, 5, "standing gang lifestyle display")
     b_lure: LogOdds = bounded(0, 5, "log-odds per unit lure")
-    lure_min_age: Years = bounded(10, 30)
+    lure_min_age: Years = bounded(10, 30, "youngest age the lifestyle display reaches")
+    ads_min_age: Years = bounded(10, 30, "youngest age the crossing ads reach")
     lure_max_age: Years = bounded(15, 50)
     p_recruited_per_lure: Probability = bounded(0, 1, "chance a lured leaver is gang-recruited, per unit lure")
 
@@ -48,33 +54,37 @@ class SocialMedia(Mechanism):
         ctx.shared.ads_reach = 0.0
         ctx.shared.gang_fronted = np.zeros(0, dtype=bool)
         ctx.shared.candidate_fronting_chance = np.zeros(0)
-        self.lure = 0.0
+        self.display_lure = self.ads_lure = 0.0
 
     def begin_month(self, ctx, t):
         p = ctx.p
         ads = p.ads_intensity * (1.0 - ctx.params.policy.ad_takedown_share)
-        self.lure = (ads + p.lifestyle_display_intensity) * ctx.shared.gang_demand_index
+        self.display_lure = p.lifestyle_display_intensity * ctx.shared.gang_demand_index
+        self.ads_lure = ads * ctx.shared.gang_demand_index
         ctx.shared.ads_reach = ads
-        ctx.out.set("lure_intensity", self.lure)
+        ctx.out.set("lure_intensity", self.display_lure + self.ads_lure)
 
-    def _targeted(self, ctx, t, persons):
+    def _lure(self, ctx, t, persons) -> np.ndarray:
+        """Each person's lure: the display's from lure_min_age, the ads' from ads_min_age (men up to lure_max_age)."""
         p = ctx.p
         age = ctx.pop.age_years(t, persons)
-        return ctx.pop.sex_male[persons] & (age >= p.lure_min_age) & (age <= p.lure_max_age)
+        men = ctx.pop.sex_male[persons] & (age <= p.lure_max_age)
+        return self.display_lure * (men & (age >= p.lure_min_age)) + self.ads_lure * (men & (age >= p.ads_min_age))
 
     def decision_terms(self, ctx, t, persons, logit):
-        targeted = self._targeted(ctx, t, persons)
-        logit += ctx.p.b_lure * self.lure * targeted
-        ctx.shared.candidate_fronting_chance = self._fronting_chance(ctx.p) * targeted
+        lure = self._lure(ctx, t, persons)
+        logit += ctx.p.b_lure * lure
+        ctx.shared.candidate_fronting_chance = self._fronting_chance(ctx.p, lure)
 
-    def _fronting_chance(self, p) -> float:
-        return min(1.0, p.p_recruited_per_lure * self.lure)
+    @staticmethod
+    def _fronting_chance(p, lure: np.ndarray) -> np.ndarray:
+        return np.minimum(1.0, p.p_recruited_per_lure * lure)
 
     def max_decision_term(self, ctx, t):
-        return max(0.0, ctx.p.b_lure * self.lure)  # targeted or not
+        return max(0.0, ctx.p.b_lure * (self.display_lure + self.ads_lure))  # reached by both
 
     def step(self, ctx, t):
         """Which of this month's leavers a gang recruits, and so finances the crossing of (M5, M7)."""
         leavers = ctx.shared.leavers
         draw = ctx.streams.uniform("recruited", t, leavers)
-        ctx.shared.gang_fronted = self._targeted(ctx, t, leavers) & (draw < self._fronting_chance(ctx.p))
+        ctx.shared.gang_fronted = draw < self._fronting_chance(ctx.p, self._lure(ctx, t, leavers))
