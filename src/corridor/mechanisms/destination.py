@@ -52,7 +52,7 @@ from corridor.states import (
 )
 from corridor.units import LogOdds, Months, Persons, Probability, ProbabilityPerMonth, Real, WholeMonths, bounded
 
-BOAT = ROUTES.index("small_boat")
+LORRY, BOAT = ROUTES.index("lorry"), ROUTES.index("small_boat")
 # persons who can be removed: the denominator of the perceived chance of removal
 _REMOVABLE = state_flags(State.ASYLUM_PENDING, State.UNDOCUMENTED, State.CRIMINAL_EXPLOITATION, State.IN_PRISON)
 _WAITING = state_flags(State.ASYLUM_PENDING, State.UNDOCUMENTED)
@@ -237,8 +237,8 @@ class Destination(Mechanism):
         out.add("asylum_claims_minors", minors.size)
         self._refer(ctx, t, minors, p.p_refer_minor_arrival, "refer_minor")
         by_route = pop.route[adults]
-        self._refer(ctx, t, adults[by_route == ROUTES.index("small_boat")], p.p_refer_small_boat_arrival, "refer_boat")
-        self._refer(ctx, t, adults[by_route == ROUTES.index("lorry")], p.p_refer_lorry_arrival, "refer_lorry")
+        self._refer(ctx, t, adults[by_route == BOAT], p.p_refer_small_boat_arrival, "refer_boat")
+        self._refer(ctx, t, adults[by_route == LORRY], p.p_refer_lorry_arrival, "refer_lorry")
         pop.state[claimants] = State.ASYLUM_PENDING
         fast = claimants[self._draw(ctx, "fast_track", t, claimants, self._fast_track_share(policy))]
         fast = fast[~pop.referred[fast] & ~pop.lured[fast]]
