@@ -73,6 +73,20 @@ def test_out_of_bounds_value_names_the_bounds(tmp_path):
     _refused(path, "parameters.smuggling.lorry_base_price_gbp", "-5", "out of bounds", "[100, 100000]")
 
 
+def test_a_prior_reaching_outside_the_bounds_is_refused(tmp_path):
+    """A calibration would draw values the schema refuses: half its draws wasted, and a prior
+    fitted other than the one written."""
+    path = _variant(
+        tmp_path,
+        """
+        parameters:
+          smuggling:
+            lorry_base_price_gbp: {prior: {dist: uniform, low: 50, high: 500}}
+        """,
+    )
+    _refused(path, "parameters.smuggling.lorry_base_price_gbp", "uniform [50.0, 500.0]", "[100, 100000]", "inside them")
+
+
 def test_event_outside_the_horizon_is_refused(tmp_path):
     path = _variant(
         tmp_path,

@@ -247,6 +247,19 @@ def _check_bounds(module: str, values: dict, where: str) -> dict:
         ) from None
 
 
+def _check_prior_support(module: str, name: str, prior: Prior, origin: str) -> None:
+    """A uniform or log-uniform prior must lie inside the schema's bounds: a calibration would
+    otherwise waste its draws outside them and fit a prior other than the one written."""
+    if prior.dist not in ("uniform", "loguniform"):
+        return
+    lo, hi = _bounds(PARAMETER_MODELS[module].model_fields[name])
+    if (lo is not None and prior.low < lo) or (hi is not None and prior.high > hi):
+        raise CorridorInputError(
+            f"{origin}: parameters.{module}.{name}: prior {prior.dist} [{prior.low}, {prior.high}] reaches outside "
+            f"the bounds [{lo}, {hi}]; keep low and high inside them"
+        )
+
+
 def _is_number(field) -> bool:
     return field.annotation in (int, float)
 
@@ -330,6 +343,7 @@ def validate_resolved(data: dict, origin: str, event_origins: list[str] | None =
                     f"{origin}: parameters.{module}.{name}: a switch or a category cannot be drawn from a "
                     f"{entry.prior.dist} prior; give it prior: {{dist: fixed}}"
                 )
+            _check_prior_support(module, name, entry.prior, origin)
     if scenario.n_months < 1:
         raise CorridorInputError(f"{origin}: end {scenario.end} is before start {scenario.start}; set end after start")
     if scenario.n_months > MAX_HORIZON_MONTHS:

@@ -45,7 +45,7 @@ class SmugglingParams(MechanismParams):
     lorry_base_price_gbp: GBP = bounded(100, 100_000)
     small_boat_base_price_gbp: GBP = bounded(100, 100_000)
     small_boat_available: Switch
-    small_boat_awareness_initial: Share = bounded(0.0001, 1, "share of would-be migrants who know of the boats when they open")
+    small_boat_awareness_initial: Share = bounded(1e-6, 1, "share of would-be migrants who know of the boats when they open")
     small_boat_awareness_growth_per_month: Real = bounded(0, 2, "logistic growth of that share by word of mouth")
     ads_awareness_multiplier: Real = bounded(0, 20, "extra awareness growth per unit ad reach")
     lorry_p_intercept: Probability = bounded(0, 0.95)
