@@ -1,10 +1,12 @@
 """Simulation-based calibration of the inference methods on the surrogate corridor (corridor.sbc).
 
-Run: .venv/bin/python benchmarks/sbc.py [--method abc|importance|npe] [--replicates 100]
+Run: .venv/bin/python benchmarks/sbc.py [--method tempered|abc|importance|npe] [--replicates 100]
      [--population 200] [--generations 5] [--workers 2]
 
-``abc`` is the production calibration (pyabc with the observation-likelihood kernel),
-``importance`` the same posterior by importance sampling (what tests/test_sbc.py runs),
+``tempered`` is the production sampler (corridor.tempered_smc, 100 chains of 6, with the
+observation-likelihood of the real calibration; tests/test_sbc.py runs it too), ``abc``
+pyabc's ABC-SMC with the same likelihood as acceptance kernel (the other sampler),
+``importance`` the same posterior by importance sampling (a reference),
 ``npe`` neural posterior estimation with sbi (needs torch and sbi installed: they are
 not dependencies of corridor; see docs/calibration.md). Prints the uniformity tests
 of the ranks per parameter (and of a posterior shrunk to half its width, which must
@@ -29,7 +31,7 @@ def report(label: str, result: SBCResult, wall: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--method", choices=["abc", "importance", "npe"], default="abc")
+    parser.add_argument("--method", choices=["tempered", "abc", "importance", "npe"], default="tempered")
     parser.add_argument("--replicates", type=int, default=100)
     parser.add_argument("--population", type=int, default=200)
     parser.add_argument("--generations", type=int, default=5)

@@ -1,12 +1,13 @@
-"""Write the all-years posterior's heaviest particle into the default scenario's values.
+"""Write the all-years posterior's point estimate into the default scenario's values.
 
 `corridor run albania-uk` uses each parameter's `value`; ensembles, comparisons and
 forecasts draw the calibrated parameters from the posterior instead. So that the default
 run is the calibrated model and not the hand-set starting point, the `value` of every
-calibrated model parameter (kind `model` in summary.csv) is set to that of the particle
-with the largest posterior weight: a joint point the calibration simulated, where the
-marginal medians of a posterior with few effective particles can mix several particles
-into a point none of them is. Priors and sources stay as they are (the prior is what the
+calibrated model parameter (kind `model` in summary.csv) is set to that of one particle
+(``corridor.calibration.point_estimate``): the one of highest prior x likelihood of a
+tempered SMC posterior, or the heaviest of an ABC-SMC one. A joint point the calibration
+simulated: the marginal medians may mix several particles into a point none of them is.
+Priors and sources stay as they are (the prior is what the
 calibration started from).
 
     python scripts/calibrated_values.py            # print what would change
@@ -55,8 +56,10 @@ def rewrite(text: str, chosen: dict[str, float], integers: set[str]) -> tuple[st
 def main() -> None:
     summary = pd.read_csv(POSTERIOR / "summary.csv")
     particles = pd.read_parquet(POSTERIOR / "posterior.parquet")
-    heaviest = particles.loc[particles["weight"].idxmax()]
-    chosen = {k: float(heaviest[k]) for k in summary.loc[summary["kind"] == "model", "parameter"]}
+    from corridor.calibration import point_estimate
+
+    best = point_estimate(particles)
+    chosen = {k: float(best[k]) for k in summary.loc[summary["kind"] == "model", "parameter"]}
     from corridor.scenario import load_scenario
 
     values = load_scenario("albania-uk").flat_values()

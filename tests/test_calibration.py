@@ -30,11 +30,12 @@ def _synthetic_problem(agents: int, until: int = 2023):
     return problem, truth
 
 
-def test_parameter_recovery_known_values_fall_in_the_90_percent_interval(tmp_path):
+@pytest.mark.parametrize(("method", "population", "generations"), [("tempered-smc", 20, None), ("abc-smc", 20, 2)])
+def test_parameter_recovery_known_values_fall_in_the_90_percent_interval(tmp_path, method, population, generations):
     problem, _ = _synthetic_problem(agents=1000, until=2020)
     result = calibrate(
-        "albania-uk", 2020, tmp_path / "recovery", population=20, generations=2, workers=1, progress=False,
-        problem=problem, seed=3,
+        "albania-uk", 2020, tmp_path / "recovery", population=population, generations=generations, workers=1,
+        progress=False, problem=problem, seed=3, method=method,
     )  # fmt: skip
     summary = result["summary"].set_index("parameter")
     for key, value in TRUE.items():
@@ -92,17 +93,36 @@ def test_interrupted_calibration_resumes(tmp_path):
     out = tmp_path / "cal"
     problem = build_problem("albania-uk", 2019, agents=1000, parameters=list(TRUE), series=SERIES)
     first = calibrate(
-        "albania-uk", 2019, out, population=10, generations=2, workers=1, progress=False, problem=problem
-    )
+        "albania-uk", 2019, out, population=10, generations=2, workers=1, progress=False, problem=problem,
+        method="abc-smc",
+    )  # fmt: skip
     assert first["meta"]["generations"] == 2 and not first["meta"]["resumed"]
     problem = build_problem("albania-uk", 2019, agents=1000, parameters=list(TRUE), series=SERIES)
     second = calibrate(
-        "albania-uk", 2019, out, population=10, generations=3, workers=1, progress=False, problem=problem
-    )
+        "albania-uk", 2019, out, population=10, generations=3, workers=1, progress=False, problem=problem,
+        method="abc-smc",
+    )  # fmt: skip
     assert second["meta"]["resumed"] and second["meta"]["generations"] == 3
     with sqlite3.connect(out / "calibration.db") as db:
         ts = sorted(t for (t,) in db.execute("select t from populations where t >= 0"))
     assert ts == [0, 1, 2]
+
+
+def test_an_interrupted_tempered_calibration_ends_as_an_uninterrupted_one(tmp_path):
+    """Stopped after two iterations (as by a lost machine) and called again, the tempered SMC
+    resumes from its last finished iteration and gives the posterior of one uninterrupted call."""
+
+    def problem():
+        return build_problem("albania-uk", 2019, agents=1000, parameters=list(TRUE), series=SERIES)
+
+    kwargs = {"population": 8, "workers": 1, "progress": False, "seed": 5, "method": "tempered-smc"}
+    whole = calibrate("albania-uk", 2019, tmp_path / "whole", problem=problem(), **kwargs)
+    assert whole["meta"]["exact"] and whole["meta"]["generations"] > 3
+    part = calibrate("albania-uk", 2019, tmp_path / "cut", problem=problem(), generations=2, **kwargs)
+    assert part["meta"]["stopped"].startswith("stopped at iteration 2") and not part["meta"]["exact"]
+    rest = calibrate("albania-uk", 2019, tmp_path / "cut", problem=problem(), **kwargs)
+    assert rest["meta"]["resumed"]
+    pd.testing.assert_frame_equal(rest["posterior"], whole["posterior"])
 
 
 def test_the_closed_form_prior_density_is_scipys_inside_and_outside_the_support():

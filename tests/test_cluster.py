@@ -94,9 +94,9 @@ def _ensemble_args(short, out, scheduler, runs=8, agents=300):
             "--out", out]  # fmt: skip
 
 
-def _calibrate_args(short, out, scheduler):
+def _calibrate_args(short, out, scheduler, method="tempered-smc"):
     return ["calibrate", short, "--until", "2013", "--agents", "200", "--population", "6", "--generations", "2",
-            "--seed", "5", "--scheduler", scheduler, "--out", out]  # fmt: skip
+            "--seed", "5", "--scheduler", scheduler, "--out", out, "--method", method]  # fmt: skip
 
 
 def _same_files(a: Path, b: Path, names) -> None:
@@ -157,14 +157,17 @@ def test_an_ensemble_survives_a_worker_killed_midway(short, tmp_path, dask_clust
         dask_cluster.wait_for_workers(2)
 
 
-def test_a_calibration_on_the_cluster_equals_the_local_one_also_with_a_worker_killed(short, tmp_path, dask_cluster):
+@pytest.mark.parametrize(("method", "saved"), [("tempered-smc", "state.pkl"), ("abc-smc", "calibration.db")])
+def test_a_calibration_on_the_cluster_equals_the_local_one_also_with_a_worker_killed(
+    short, tmp_path, dask_cluster, method, saved
+):
     local, remote, killed = tmp_path / "local", tmp_path / "remote", tmp_path / "killed"
-    assert invoke(*_calibrate_args(short, local, "sync")).code == 0
-    outcome = invoke(*_calibrate_args(short, remote, dask_cluster.address))
+    assert invoke(*_calibrate_args(short, local, "sync", method)).code == 0
+    outcome = invoke(*_calibrate_args(short, remote, dask_cluster.address, method))
     assert outcome.code == 0, outcome.describe()
     _same_files(local, remote, ("posterior.parquet", "summary.csv"))
-    proc = corridor_process(*_calibrate_args(short, killed, dask_cluster.address))
-    _wait_until(lambda: (partial_dir(killed) / "calibration.db").exists(), proc)
+    proc = corridor_process(*_calibrate_args(short, killed, dask_cluster.address, method))
+    _wait_until(lambda: (partial_dir(killed) / saved).exists(), proc)
     time.sleep(2.0)  # into the first generations
     dask_cluster.kill_worker(0)
     try:

@@ -540,6 +540,7 @@ OPTION_VALUES = {
     "--top": mix(V("1", "5"), V("0", "x", bad="bad --top")),
     "--population": mix(V("5", "6"), V("4", "0", "x", bad="bad --population")),
     "--generations": mix(V("1", "2"), V("0", "x", bad="bad --generations")),
+    "--method": mix(V("tempered-smc", "abc-smc"), V("bogus", "", "ABC", bad="bad --method")),
     "--workers": mix(V("1", "2"), V("0", "2000", "x", bad="bad --workers")),
     "--scheduler": mix(V("sync", "threads", "local", "tcp://127.0.0.1:1", "processes"),
                        V("bogus", "tcp://", "http://x:1", "tcp://a b:1", bad="bad --scheduler")),

@@ -60,9 +60,9 @@ def test_the_golden_baseline_is_reproduced_exactly():
     assert not diffs, "behaviour changed; if deliberate, run scripts/golden.py --update:\n" + "\n".join(diffs[:20])
 
 
-def test_the_default_scenario_holds_the_heaviest_particle_of_the_shipped_posterior():
+def test_the_default_scenario_holds_the_point_estimate_of_the_shipped_posterior():
     """make run is the calibrated model: every calibrated value of albania-uk.yaml is that of the
-    all-years posterior's heaviest particle (scripts/calibrated_values.py would change nothing)."""
+    all-years posterior's point estimate (scripts/calibrated_values.py would change nothing)."""
     from scripts.calibrated_values import SCENARIO, main, rewrite
 
     text = SCENARIO.read_text()

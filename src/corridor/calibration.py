@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,13 @@ from corridor.results import write_json_atomic, write_parquet_atomic
 from corridor.scenario import Prior, Scenario, load_scenario, month_index, read_yaml, validate_resolved
 
 DB_NAME = "calibration.db"
+STATE_NAME = "state.pkl"  # tempered SMC: the last finished iteration
+TEMPERED_METHOD = (
+    "waste-free tempered SMC (corridor.tempered_smc): the likelihood of the observation model given one run "
+    "(negative binomial, log-normal or beta noise per series, dispersions integrated out over their priors), "
+    "tempered from the prior to 1 keeping an effective sample of ess_target at each step; pseudo-marginal "
+    "random-walk Metropolis moves in the unbounded space of the priors"
+)
 METHOD = (
     "pyabc ABC-SMC with a stochastic acceptor: the acceptance kernel is the likelihood of the observation model "
     "(negative binomial, log-normal or beta noise per series, dispersions integrated out over their priors); "
@@ -73,6 +81,12 @@ class Defaults(BaseModel):
     # would leave an effective sample under this share of the population
     min_acceptance_rate: float = Field(0.05, gt=0, le=1)
     min_relative_ess: float = Field(0.3, gt=0, lt=1)
+    # the sampler: "tempered-smc" (corridor.tempered_smc) or "abc-smc" (pyabc); both target the same posterior
+    method: Literal["tempered-smc", "abc-smc"] = "tempered-smc"
+    # tempered SMC: chains x chain_length particles; each iteration keeps this share as effective sample
+    chains: int = Field(100, ge=2)
+    chain_length: int = Field(6, ge=2)
+    ess_target: float = Field(0.5, gt=0, lt=1)
 
 
 class CalibrationConfig(BaseModel):
@@ -313,8 +327,13 @@ def calibrate(
     seed: int = 0,
     scheduler: str | None = None,
     cluster: str | None = None,
+    method: str | None = None,
 ) -> dict:
-    """Run (or resume) ABC-SMC and write posterior.parquet, summary.csv and meta.json to ``out``.
+    """Run (or resume) the calibration and write posterior.parquet, summary.csv and meta.json to ``out``.
+
+    ``method``: "tempered-smc" (the default of calibration.yaml; ``corridor.tempered_smc``) or
+    "abc-smc" (pyabc). For tempered SMC ``population`` is the number of chains (each
+    ``chain_length`` long) and ``generations`` caps the number of tempering iterations.
 
     The pyabc database is kept in ``OUT.partial`` while generations are added, then the
     whole folder (database included, so that a later call can add generations) replaces
@@ -324,9 +343,14 @@ def calibrate(
     from corridor.cluster import executor as cluster_executor
 
     config = load_config()
+    d = config.defaults
     problem = problem or build_problem(scenario, until, agents, config)
-    population = population or config.defaults.population
-    generations = generations or config.defaults.generations
+    method = method or d.method
+    if method not in ("tempered-smc", "abc-smc"):
+        raise CorridorInputError(f"--method {method}: unknown sampler; use tempered-smc or abc-smc")
+    tempered = method == "tempered-smc"
+    population = population or (d.chains if tempered else d.population)
+    generations = generations or (MAX_ITERATIONS if tempered else d.generations)
     if population < 5 or generations < 1:
         raise CorridorInputError("--population must be at least 5 and --generations at least 1")
     if scheduler is None and cluster is None and workers <= 1:
@@ -346,12 +370,19 @@ def calibrate(
         "population": population,
         "seed": seed,
     }
+    if tempered:
+        fingerprint.update(sampler=method, chain_length=d.chain_length, ess_target=d.ess_target)
     with folders.claim(out) as target:
         work = _working_folder(target, fingerprint)
         start = time.perf_counter()
         with cluster_executor(scheduler, workers, cluster) as ex:
-            history, resumed, stopped = _run_generations(problem, work, population, generations, seed, ex, progress)
-        result = write_outputs(history, problem, work, population, generations, time.perf_counter() - start, resumed)
+            if tempered:
+                fit, resumed, stopped = _run_tempered(problem, work, population, generations, seed, ex, progress)
+            else:
+                history, resumed, stopped = _run_generations(problem, work, population, generations, seed, ex, progress)
+                fit = abc_fit(history)
+        wall = time.perf_counter() - start
+        result = write_outputs(fit, problem, work, population, generations, wall, resumed, method)
         if stopped:
             result["meta"]["stopped"] = stopped
         folders.commit(work, target, "meta.json", result["meta"])
@@ -364,7 +395,8 @@ def _working_folder(target: Path, fingerprint: dict) -> Path:
     work = folders.partial_dir(target)
     for folder in (work, target):
         run_file = folder / RUN_FILE
-        if not ((folder / DB_NAME).is_file() and run_file.is_file()):
+        saved = [f for f in (DB_NAME, STATE_NAME) if (folder / f).is_file()]
+        if not (saved and run_file.is_file()):
             continue
         try:
             previous = json.loads(run_file.read_text())
@@ -378,8 +410,8 @@ def _working_folder(target: Path, fingerprint: dict) -> Path:
         if folder == target:
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir()
-            shutil.copy2(target / DB_NAME, work / DB_NAME)
-            shutil.copy2(run_file, work / RUN_FILE)
+            for name in (*saved, RUN_FILE):
+                shutil.copy2(target / name, work / name)
         return work
     shutil.rmtree(work, ignore_errors=True)  # unfinished and never started: begin afresh
     work.mkdir()
@@ -442,6 +474,99 @@ def _run_generations(problem: Problem, work: Path, population: int, generations:
     return abc.history, resumed, stopped
 
 
+MAX_ITERATIONS = 60  # tempered SMC: a cap on the tempering iterations (the runs so far took 10-25)
+
+
+def _run_tempered(problem: Problem, work: Path, chains: int, max_iterations: int, seed: int, ex, progress: bool):
+    """Tempered SMC (``corridor.tempered_smc``) from the prior to the posterior, each finished
+    iteration kept in ``work/state.pkl`` (a later call resumes from it, exactly)."""
+    from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+    from corridor import tempered_smc as smc
+
+    d = load_config().defaults
+    prior = smc.UnboundedPrior(problem.priors)
+    state = work / STATE_NAME
+    resumed = state.is_file()
+
+    def evaluate(z: np.ndarray, seeds: list[int]) -> list:
+        from corridor.ensemble import map_runs
+
+        rows = [dict(zip(prior.keys, v, strict=True)) for v in prior.to_value(z).tolist()]
+        args = [(problem, row, s) for row, s in zip(rows, seeds, strict=True)]
+        return map_runs(particle_log_likelihood, args, progress=False, shared=(0,), executor=ex)
+
+    columns = (TextColumn("[bold]calibrate[/] {task.description}"), TimeElapsedColumn())
+    with Progress(*columns, disable=not progress) as bar:
+        task = bar.add_task("tempered SMC (resumed)" if resumed else "tempered SMC: prior draws")
+
+        def report(pop):
+            folders.checkpoint("generation")
+            last = pop.steps[-1]
+            bar.update(task, description=f"iteration {pop.iteration}: beta {pop.beta:.3g}, acceptance {last['acceptance']:.2f}")
+
+        pop = smc.run(prior, evaluate, chains, d.chain_length, seed, d.ess_target, max_iterations, state, report)
+    stopped = None if pop.beta == 1.0 else f"stopped at iteration {pop.iteration}, beta {pop.beta:.3g} < 1"
+    return tempered_fit(pop, prior), resumed, stopped
+
+
+def particle_log_likelihood(problem: Problem, values: dict[str, float], seed: int) -> tuple[float, dict]:
+    """Worker task: the log-likelihood of one run of a particle, and the run's expected observed values."""
+    np.random.seed(seed)
+    expected = Model(problem)(values)
+    return problem.log_likelihood(expected), expected
+
+
+def tempered_fit(pop, prior) -> dict:
+    posterior = pd.DataFrame(prior.to_value(pop.z), columns=prior.keys)
+    # a point estimate for the default scenario: the particle of highest prior x likelihood
+    posterior["log_posterior"] = prior_log_density(prior, pop.z) + pop.loglik
+    posterior["weight"] = 1.0 / len(posterior)
+    posterior["generation"] = pop.iteration
+    return {
+        "posterior": posterior,
+        "stats": pop.stats,
+        "stats_weights": np.full(len(pop.stats), 1.0 / len(pop.stats)),
+        "temperatures": [1.0 / s["beta"] for s in pop.steps],
+        "generations": pop.iteration,  # tempering iterations after the prior draws
+        "simulations": pop.simulations,
+        # successive states of a chain repeat or are close: the distinct ones bound the effective sample
+        "effective_sample_size": float(len(np.unique(pop.z, axis=0))),
+        "iterations": pop.steps,
+    }
+
+
+def prior_log_density(prior, z: np.ndarray) -> np.ndarray:
+    """log prior density of the parameter values at ``z`` (unbounded space)."""
+    from corridor.priors import frozen
+
+    values = prior.to_value(z)
+    return sum(frozen(p).logpdf(values[:, i]) for i, p in enumerate(prior.priors))
+
+
+def abc_fit(history) -> dict:
+    weights, stats = history.get_weighted_sum_stats(t=history.max_t)
+    pops = history.get_all_populations()
+    posterior = posterior_frame(history)
+    w = posterior["weight"].to_numpy()
+    return {
+        "posterior": posterior,
+        "stats": stats,
+        "stats_weights": np.asarray(weights, float),
+        "temperatures": [float(e) for e in pops["epsilon"] if np.isfinite(e)],
+        "generations": int(history.max_t + 1),
+        "simulations": int(history.total_nr_simulations),
+        "effective_sample_size": float(1.0 / np.sum(w**2)),
+    }
+
+
+def point_estimate(posterior: pd.DataFrame) -> pd.Series:
+    """The particle the default scenario takes: highest prior x likelihood (tempered SMC, equal
+    weights), or the heaviest (ABC-SMC)."""
+    column = "log_posterior" if "log_posterior" in posterior else "weight"
+    return posterior.loc[posterior[column].idxmax()]
+
+
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q) -> np.ndarray:
     order = np.argsort(values)
     v, w = np.asarray(values, float)[order], np.asarray(weights, float)[order]
@@ -480,9 +605,8 @@ def summarize(posterior: pd.DataFrame, priors: dict[str, Prior], model_keys) -> 
     return pd.DataFrame(rows)
 
 
-def dispersion_summary(history, problem: Problem, seed: int = 0) -> pd.DataFrame:
+def dispersion_summary(weights, stats, problem: Problem, seed: int = 0) -> pd.DataFrame:
     """Posterior of each noise dispersion: one draw per particle from its conditional posterior given the run."""
-    weights, stats = history.get_weighted_sum_stats(t=history.max_t)
     model, rng = problem.observation_model, np.random.default_rng(seed)
     priors = problem.mapping.dispersion_priors()
     draws = {
@@ -494,19 +618,19 @@ def dispersion_summary(history, problem: Problem, seed: int = 0) -> pd.DataFrame
     return summarize(frame, {k: priors[k] for k in draws}, ()).assign(kind="noise")
 
 
-def write_outputs(
-    history, problem: Problem, out: Path, population: int, generations: int, wall: float, resumed: bool
-) -> dict:
-    posterior = posterior_frame(history)
+def write_outputs(fit: dict, problem: Problem, out: Path, population: int, generations: int, wall: float,
+                  resumed: bool, method: str = "tempered-smc") -> dict:  # fmt: skip
+    posterior = fit["posterior"]
     write_parquet_atomic(posterior, out / "posterior.parquet")
     summary = pd.concat(
-        [summarize(posterior, problem.priors, problem.model_priors), dispersion_summary(history, problem)],
+        [
+            summarize(posterior, problem.priors, problem.model_priors),
+            dispersion_summary(fit["stats_weights"], fit["stats"], problem),
+        ],
         ignore_index=True,
     )
     summary.to_csv(out / "summary.csv", index=False, float_format="%.6g")
-    pops = history.get_all_populations()
-    temperatures = [float(e) for e in pops["epsilon"] if np.isfinite(e)]
-    w = posterior["weight"].to_numpy()
+    temperatures = [t for t in fit["temperatures"] if np.isfinite(t)]
     meta = {
         "version": __version__,
         "scenario": problem.scenario.name,
@@ -517,16 +641,18 @@ def write_outputs(
         "agents": problem.agents,
         "runs_per_particle": problem.runs_per_particle,
         "population": population,
-        "generations": int(history.max_t + 1),
+        "sampler": method,
+        "generations": fit["generations"],
         "generations_requested": generations,
         "temperatures": temperatures,
         "final_temperature": temperatures[-1] if temperatures else None,
         "exact": bool(temperatures and temperatures[-1] == 1.0),
-        "effective_sample_size": round(float(1.0 / np.sum(w**2)), 1),
-        "simulations": int(history.total_nr_simulations),
+        "effective_sample_size": round(fit["effective_sample_size"], 1),
+        "simulations": fit["simulations"],
         "wall_seconds_this_session": round(wall, 1),
         "resumed": resumed,
-        "method": METHOD,
+        "method": TEMPERED_METHOD if method == "tempered-smc" else METHOD,
+        **({"iterations": fit["iterations"]} if "iterations" in fit else {}),
         "model_parameters": sorted(problem.model_priors),
         "observation_parameters": sorted(problem.obs_priors),
         "noise_dispersions": sorted(

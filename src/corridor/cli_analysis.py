@@ -30,16 +30,23 @@ SchedulerOpt = Annotated[
 def calibrate_cmd(
     scenario: ScenarioArg,
     until: Annotated[int, typer.Option("--until", help="Last observed year used in the fit.")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder (holds the pyabc database; rerun to resume).")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (holds the sampler's state; rerun to resume).")],
     agents: Annotated[int | None, typer.Option("--agents", min=100, max=20_000_000, help="Agents per simulation.")] = None,
-    population: Annotated[int | None, typer.Option("--population", min=5, max=100_000, help="ABC-SMC population size.")] = None,
-    generations: Annotated[int | None, typer.Option("--generations", min=1, max=1000, help="Total ABC-SMC generations.")] = None,
+    population: Annotated[
+        int | None, typer.Option("--population", min=5, max=100_000, help="Tempered SMC: chains (default 100); ABC-SMC: particles.")
+    ] = None,
+    generations: Annotated[
+        int | None, typer.Option("--generations", min=1, max=1000, help="Tempered SMC: most iterations; ABC-SMC: generations.")
+    ] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", help="Sampler: tempered-smc (default) or abc-smc (pyabc).")
+    ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=1024, help="Worker processes (or SLURM jobs).")] = 2,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed of the sampler.")] = 0,
     scheduler: SchedulerOpt = None,
     cluster: ClusterOpt = None,
 ) -> None:
-    """Calibrate a scenario to the observed series with ABC-SMC (pyabc); resumable, same result on any cluster."""
+    """Calibrate a scenario to the observed series (tempered SMC, or pyabc's ABC-SMC); resumable, same result on any cluster."""
     from corridor.calibration import build_problem, calibrate, print_summary
     from corridor.cluster import check_scheduler
     from corridor.folders import claim
@@ -48,11 +55,12 @@ def calibrate_cmd(
     problem = build_problem(scenario, until, agents)
     with claim(out):  # refused here, before any simulation, if it cannot be written or is in use
         result = calibrate(scenario, until, out, agents, population, generations, workers=workers, seed=seed,
-                           problem=problem, scheduler=scheduler, cluster=cluster)  # fmt: skip
+                           problem=problem, scheduler=scheduler, cluster=cluster, method=method)  # fmt: skip
     print_summary(result["summary"], console)
     m = result["meta"]
     console.print(
-        f"{m['generations']} generations, {m['simulations']} simulations, {m['wall_seconds_this_session']} s; wrote {out}"
+        f"{m['generations']} {'iterations' if m['sampler'] == 'tempered-smc' else 'generations'}, "
+        f"{m['simulations']} simulations, {m['wall_seconds_this_session']} s; wrote {out}"
     )
 
 

@@ -222,6 +222,30 @@ def abc_posterior(
     return problem.with_dispersions(params[idx], expected, obs_model, rng)
 
 
+def tempered_posterior(
+    problem: SurrogateCorridor, data: dict[str, ObservedSeries], draws: int, seed: int, chains: int = 100,
+    chain_length: int = 6,
+) -> np.ndarray:  # fmt: skip
+    """``draws`` posterior draws by the production sampler (``corridor.tempered_smc``, as the real
+    calibration runs it), taken at random from its final population."""
+    from corridor import tempered_smc as smc
+
+    obs_model = ObservationModel(problem.mapping, data)
+    prior = smc.UnboundedPrior(problem.model_priors)
+
+    def evaluate(z: np.ndarray, seeds: list[int]) -> list:
+        values = prior.to_value(z)
+        runs = problem.expected({k: values[:, j] for j, k in enumerate(prior.keys)}, np.random.default_rng(seeds[0]))
+        loglik = obs_model.batch_log_likelihood(runs)
+        return [(float(loglik[i]), {n: v[i] for n, v in runs.items()}) for i in range(len(z))]
+
+    pop = smc.run(prior, evaluate, chains, chain_length, seed)
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(pop.z), size=draws, replace=False)
+    expected = {n: np.array([pop.stats[i][n] for i in idx]) for n in data}
+    return problem.with_dispersions(prior.to_value(pop.z[idx]), expected, obs_model, rng)
+
+
 def importance_posterior(
     problem: SurrogateCorridor, data: dict[str, ObservedSeries], draws: int, seed: int, n: int = 4000
 ) -> np.ndarray:
@@ -256,7 +280,7 @@ def _shifted(log_w: np.ndarray) -> np.ndarray:
     return log_w - np.max(log_w[np.isfinite(log_w)])
 
 
-METHODS = {"abc": abc_posterior, "importance": importance_posterior}
+METHODS = {"abc": abc_posterior, "importance": importance_posterior, "tempered": tempered_posterior}
 
 
 def _replicate(problem: SurrogateCorridor, i: int, seed: int, method: str, draws: int, options: dict):
