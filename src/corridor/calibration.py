@@ -1,23 +1,26 @@
-"""Calibration of a scenario to the observed series with ABC-SMC (pyabc).
+"""Calibration of a scenario to the observed series.
 
 The parameters listed in ``data/calibration.yaml`` are drawn from the scenario's
 priors, the reporting factors of the fitted series from ``mapping.yaml``. Each
 particle is one run of the model (a fresh seed) up to December of the last fitted
-year, reduced to the expected observed value of every fitted observation.
+year, reduced to the expected observed value of every fitted observation, and
+scored by the observation model's likelihood p(data | run): the product over fitted
+series of the noise model of ``corridor.observed``, with each series' dispersion
+integrated out over its prior. No tolerance is left over, and the dispersions are
+fitted rather than assumed (Wilkinson 2013; docs/calibration.md gives the reasons
+and the checks, tests/test_sbc.py the calibration test).
 
-The acceptance step is the observation model's likelihood, not a distance
-(Wilkinson 2013; pyabc's ``StochasticKernel`` and ``StochasticAcceptor``): a
-particle is accepted with probability p(data | run)^(1/T) / c, where p is the
-product over fitted series of the noise model of ``corridor.observed`` with each
-series' dispersion integrated out over its prior, and the temperature T is
-planned to fall to 1 at the last generation. At T = 1 the weighted particles are a
-sample of the posterior of the model *with* its observation noise: no tolerance is
-left over, and the dispersions are fitted rather than assumed (docs/calibration.md
-gives the reasons and the checks, tests/test_sbc.py the calibration test). Where
-acceptance or the effective sample would collapse, T stays above 1 (a tempered,
-wider posterior) and meta.json says so. The
-pyabc database in the output folder keeps every finished generation, so an
-interrupted run resumes where it stopped (``ABCSMC.load``).
+Two samplers target that posterior (``method``):
+
+- "tempered-smc" (default): ``corridor.tempered_smc``, tempered SMC with
+  pseudo-marginal random-walk moves; each finished iteration is kept in
+  ``state.pkl``, so an interrupted run resumes where it stopped.
+- "abc-smc": pyabc's ABC-SMC with the likelihood as a stochastic acceptance kernel
+  (``StochasticKernel`` and ``StochasticAcceptor``) at a temperature T planned to
+  fall to 1 at the last generation, held above 1 where acceptance or the effective
+  sample would collapse (a tempered, wider posterior; meta.json says so); its pyabc
+  database keeps every finished generation (``ABCSMC.load`` resumes). Its importance
+  weights degenerate in some forty dimensions (docs/calibration.md).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ METHOD = (
     "of the proposals would be accepted or the effective sample would fall under min_relative_ess; "
     "multivariate normal transitions with a 5% diagonal ridge"
 )
+NOT_PARAMETERS = ("weight", "generation", "log_posterior")  # the other columns of posterior.parquet
 RUN_FILE = "run.json"  # what is calibrated (a fingerprint) and the pyabc run id in the database
 
 
@@ -735,7 +739,7 @@ def load_posterior(ref: str | Path | None, default: str = "all-years") -> tuple[
 def _check_posterior(df: pd.DataFrame, path: Path) -> None:
     if "weight" not in df.columns:
         raise CorridorInputError(f"{path}: no weight column; write it with corridor calibrate")
-    parameters = [c for c in df.columns if c not in ("weight", "generation")]
+    parameters = [c for c in df.columns if c not in NOT_PARAMETERS]
     if df.empty or not parameters:
         raise CorridorInputError(f"{path}: no particles or no parameter columns; write it with corridor calibrate")
     for column in ("weight", *parameters):

@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 
 from corridor import __version__, folders
-from corridor.calibration import load_posterior
+from corridor.calibration import NOT_PARAMETERS, load_posterior
 from corridor.cluster import Executor, check_scheduler
 from corridor.cluster import executor as cluster_executor
 from corridor.errors import ClusterError, CorridorInputError
@@ -112,7 +112,7 @@ def draw_parameters(posterior: pd.DataFrame, n: int, seed: int) -> list[dict[str
     rng = np.random.default_rng(seed)
     w = posterior["weight"].to_numpy(float)
     idx = rng.choice(len(posterior), size=n, replace=True, p=w / w.sum())
-    cols = [c for c in posterior.columns if c not in ("weight", "generation")]
+    cols = [c for c in posterior.columns if c not in NOT_PARAMETERS]
     return [{c: float(posterior[c].iloc[i]) for c in cols} for i in idx]
 
 
@@ -410,7 +410,7 @@ def ensemble_to_folder(out: str | Path, scenario: Scenario | str, runs: int, **k
 def _check_draws(scenario: Scenario, post: pd.DataFrame, draws: list[dict], where: str) -> None:
     """Refuse, naming the posterior file, parameters the scenario lacks and values out of its bounds."""
     for key in post.columns:
-        if key in ("weight", "generation") or key.startswith("observation."):
+        if key in NOT_PARAMETERS or key.startswith("observation."):
             continue
         module, _, name = key.partition(".")
         if name not in scenario.parameters.get(module, {}):
@@ -503,7 +503,7 @@ def load_ensemble(folder: str | Path, flag: str = "--ensemble") -> Ensemble:
 def check_posterior_parameters(post: pd.DataFrame, scenario: Scenario) -> None:
     """Refuse a posterior whose model parameters are not all parameters of ``scenario``."""
     for key in post.columns:
-        if key in ("weight", "generation") or key.startswith("observation."):
+        if key in NOT_PARAMETERS or key.startswith("observation."):
             continue
         module, _, name = key.partition(".")
         if name not in scenario.parameters.get(module, {}):

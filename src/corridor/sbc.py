@@ -8,9 +8,9 @@ rank histogram (``bins`` equal bins) and a Kolmogorov-Smirnov test on the ranks
 made continuous ((rank + u) / (L + 1), u uniform). Over-confident posteriors pile
 ranks at both ends, biased ones at one end, over-wide ones in the middle.
 
-A full calibration costs minutes to an hour, so SBC runs the production method
-(``corridor.calibration.abc_smc``: the observation-likelihood kernel, the
-stochastic acceptor, the temperature plan and the ridged transition) on a reduced
+A full calibration costs minutes to an hour, so SBC runs the production sampler
+(``corridor.tempered_smc`` with the observation likelihood; "tempered"), or pyabc's
+ABC-SMC as ``corridor calibrate --method abc-smc`` runs it ("abc"), on a reduced
 problem of the same structure that runs in seconds: ``SurrogateCorridor``. It has
 a departure level and a speed of the switch to small boats as model parameters,
 agent-scale binomial noise in the simulator (one agent stands for ``scale``
@@ -303,8 +303,8 @@ def run_sbc(
     progress: bool = False,
     **options,
 ) -> SBCResult:
-    """SBC on the surrogate problem: ``method`` "abc" (the production pyabc calibration) or "importance"
-    (the same target by importance sampling). ``SBCResult.transformed(shrink)`` gives the ranks of a
+    """SBC on the surrogate problem: ``method`` "tempered" (the production sampler), "abc" (pyabc's
+    ABC-SMC) or "importance" (the same target by importance sampling). ``SBCResult.transformed(shrink)`` gives the ranks of a
     deliberately miscalibrated posterior on the same replicates, to show that the test can fail."""
     from corridor.ensemble import map_runs
 
