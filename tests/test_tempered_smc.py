@@ -49,14 +49,15 @@ def test_the_posterior_of_a_conjugate_normal_model():
 
 
 def test_a_noisy_unbiased_likelihood_gives_the_same_posterior():
-    """Pseudo-marginal: each evaluation of the likelihood is multiplied by log-normal noise of mean
-    one (like one run of a stochastic simulator); the posterior is still the exact one."""
+    """Pseudo-marginal: the likelihood of a run is multiplied by log-normal noise of mean one, fixed
+    by the run's seed (a stochastic simulator: the same seed gives the same run); with the seed
+    part of the particle, redrawn every few steps, the posterior is still the exact one."""
     y = np.random.default_rng(4).normal(-0.5, 1.0, 10)
     prior = smc.UnboundedPrior({"theta": Prior(dist="normal", mean=0, sd=1)})
     sigma = 0.8
 
     def evaluate(z, seeds):
-        noise = np.random.default_rng(seeds[0]).normal(-0.5 * sigma**2, sigma, len(z))
+        noise = [np.random.default_rng(s).normal(-0.5 * sigma**2, sigma) for s in seeds]
         return [(float(stats.norm.logpdf(y, t, 1).sum() + e), None) for t, e in zip(z[:, 0], noise, strict=True)]
 
     pop = smc.run(prior, evaluate, chains=400, chain_length=8, seed=3)

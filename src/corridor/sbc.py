@@ -152,6 +152,19 @@ class SurrogateCorridor:
         claims = rng.binomial(leavers, 0.6)
         return {"small_boat_arrivals": boats * self.scale, "asylum_claims": claims * self.scale}
 
+    def seeded_expected(self, params: dict[str, np.ndarray], seeds) -> dict[str, np.ndarray]:
+        """The runs of ``expected``, row i drawn from ``seeds[i]`` alone (by inverse CDF of
+        counter-based uniforms): the same seed gives the same run, and nearby parameters
+        with the same seed give nearby runs (common random numbers, as in the real model)."""
+        level = np.atleast_1d(params["family.departure_level"])[:, None]
+        switch = np.atleast_1d(params["smuggling.boat_switch_per_year"])[:, None]
+        p_leave = np.minimum(0.01 * np.exp(level) * (1 + 0.15 * (YEARS - YEARS[0])), 1.0)
+        u = [_counter_uniforms(np.asarray(seeds, np.uint64), stream) for stream in range(3)]
+        leavers = stats.binom.ppf(u[0], self.agents, p_leave)
+        boats = stats.binom.ppf(u[1], leavers, 1 / (1 + np.exp(-switch * (YEARS - 2020.5))))
+        claims = stats.binom.ppf(u[2], leavers, 0.6)
+        return {"small_boat_arrivals": boats * self.scale, "asylum_claims": claims * self.scale}
+
     def draw_prior(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         return {k: frozen(p).rvs(size=n, random_state=rng) for k, p in self.model_priors.items()}
 
@@ -180,6 +193,18 @@ class SurrogateCorridor:
             for k in self.mapping.dispersion_priors()
         ]
         return np.column_stack([params, *columns])
+
+
+def _counter_uniforms(seeds: np.ndarray, stream: int) -> np.ndarray:
+    """Uniforms in (0, 1), a row per seed and a column per year: a splitmix64 hash of (seed, stream, year)."""
+    with np.errstate(over="ignore"):
+        z = seeds[:, None] * np.uint64(0x9E3779B97F4A7C15) + np.uint64(stream * 1_000_003 + 1) * np.arange(
+            1, len(YEARS) + 1, dtype=np.uint64
+        ) * np.uint64(0xD1B54A32D192ED03)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0
 
 
 class SurrogateModel:
@@ -235,7 +260,7 @@ def tempered_posterior(
 
     def evaluate(z: np.ndarray, seeds: list[int]) -> list:
         values = prior.to_value(z)
-        runs = problem.expected({k: values[:, j] for j, k in enumerate(prior.keys)}, np.random.default_rng(seeds[0]))
+        runs = problem.seeded_expected({k: values[:, j] for j, k in enumerate(prior.keys)}, seeds)
         loglik = obs_model.batch_log_likelihood(runs)
         return [(float(loglik[i]), {n: v[i] for n, v in runs.items()}) for i in range(len(z))]
 
