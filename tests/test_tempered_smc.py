@@ -91,3 +91,20 @@ def test_the_same_seed_gives_the_same_population():
     np.testing.assert_array_equal(one.z, two.z)
     three = smc.run(prior, evaluate, chains=20, chain_length=4, seed=10)
     assert not np.array_equal(one.z, three.z)
+
+
+def test_tempering_stops_where_fresh_runs_are_no_longer_accepted():
+    """With a likelihood whose noise between seeds is large, the chains keep their lucky seeds as beta
+    rises; the sampler stops there (a tempered posterior) rather than condition on a few runs."""
+    y = np.random.default_rng(6).normal(0.3, 1.0, 200)
+    prior = smc.UnboundedPrior({"theta": Prior(dist="normal", mean=0, sd=1)})
+
+    def evaluate(z, seeds):
+        noise = [np.random.default_rng(s).normal(-0.5 * 6.0**2, 6.0) for s in seeds]
+        return [(float(stats.norm.logpdf(y, t, 1).sum() + e), None) for t, e in zip(z[:, 0], noise, strict=True)]
+
+    held = smc.run(prior, evaluate, chains=100, chain_length=6, seed=4, min_seed_acceptance=0.1)
+    assert held.beta < 1.0 and smc.seeds_stuck(held, 0.1)
+    assert all(s["seed_acceptance"] >= 0.1 for s in held.steps[:-1])
+    exact = smc.run(prior, evaluate, chains=100, chain_length=6, seed=4)
+    assert exact.beta == 1.0 and len(np.unique(exact.seeds)) < len(np.unique(held.seeds))

@@ -91,6 +91,9 @@ class Defaults(BaseModel):
     chains: int = Field(100, ge=2)
     chain_length: int = Field(6, ge=2)
     ess_target: float = Field(0.5, gt=0, lt=1)
+    # tempered SMC stops raising beta once fewer fresh runs than this are accepted (the seeds no
+    # longer mix; the posterior is then the tempered one, and meta.json says so)
+    min_seed_acceptance: float = Field(0.1, ge=0, lt=1)
 
 
 class CalibrationConfig(BaseModel):
@@ -375,7 +378,8 @@ def calibrate(
         "seed": seed,
     }
     if tempered:
-        fingerprint.update(sampler=method, chain_length=d.chain_length, ess_target=d.ess_target)
+        fingerprint.update(sampler=method, chain_length=d.chain_length, ess_target=d.ess_target,
+                           min_seed_acceptance=d.min_seed_acceptance)  # fmt: skip
     with folders.claim(out) as target:
         work = _working_folder(target, fingerprint)
         start = time.perf_counter()
@@ -509,9 +513,18 @@ def _run_tempered(problem: Problem, work: Path, chains: int, max_iterations: int
             last = pop.steps[-1]
             bar.update(task, description=f"iteration {pop.iteration}: beta {pop.beta:.3g}, acceptance {last['acceptance']:.2f}")
 
-        pop = smc.run(prior, evaluate, chains, d.chain_length, seed, d.ess_target, max_iterations, state, report)
-    stopped = None if pop.beta == 1.0 else f"stopped at iteration {pop.iteration}, beta {pop.beta:.3g} < 1"
-    return tempered_fit(pop, prior), resumed, stopped
+        pop = smc.run(prior, evaluate, chains, d.chain_length, seed, d.ess_target, max_iterations, state, report,
+                      d.min_seed_acceptance)  # fmt: skip
+    fit = tempered_fit(pop, prior)
+    stopped = None
+    if smc.seeds_stuck(pop, d.min_seed_acceptance) and pop.beta < 1.0:
+        fit["held"] = (
+            f"tempered at beta {pop.beta:.3g}: {pop.steps[-1]['seed_acceptance']:.0%} of fresh runs were accepted at "
+            f"iteration {pop.iteration}, under min_seed_acceptance {d.min_seed_acceptance}"
+        )
+    elif pop.beta < 1.0:
+        stopped = f"stopped at iteration {pop.iteration}, beta {pop.beta:.3g} < 1"
+    return fit, resumed, stopped
 
 
 def particle_log_likelihood(problem: Problem, values: dict[str, float], seed: int) -> tuple[float, dict]:
@@ -657,6 +670,7 @@ def write_outputs(fit: dict, problem: Problem, out: Path, population: int, gener
         "resumed": resumed,
         "method": TEMPERED_METHOD if method == "tempered-smc" else METHOD,
         **({"iterations": fit["iterations"]} if "iterations" in fit else {}),
+        **({"held": fit["held"]} if "held" in fit else {}),
         "model_parameters": sorted(problem.model_priors),
         "observation_parameters": sorted(problem.obs_priors),
         "noise_dispersions": sorted(
