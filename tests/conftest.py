@@ -3,7 +3,7 @@ import functools
 import pytest
 
 from corridor.engine import Simulation
-from corridor.scenario import load_scenario
+from corridor.scenario import Prior, load_scenario
 
 AGENTS = 40_000  # large enough that policy effects show through common random numbers
 
@@ -61,3 +61,13 @@ CHEAP_LORRY = (
     "name: cheap-lorry\nextends: short.yaml\ndescription: lorry crossings at GBP 4,000 from 2013\n"
     "events:\n  - {id: cheap, month: 2013-01, set: {smuggling.lorry_base_price_gbp: 4000}, note: price war}\n"
 )
+
+
+# one prior of each kind a scenario may give (for the samplers' prior densities and transforms)
+PRIORS_OF_EVERY_KIND = {
+    "a": Prior(dist="uniform", low=1, high=3),
+    "b": Prior(dist="loguniform", low=0.01, high=2),
+    "c": Prior(dist="normal", mean=1, sd=2),
+    "d": Prior(dist="lognormal", median=3, sigma=0.5),
+    "e": Prior(dist="beta", a=2, b=5),
+}

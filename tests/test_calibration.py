@@ -133,18 +133,11 @@ def test_the_closed_form_prior_density_is_scipys_inside_and_outside_the_support(
     import math
 
     import pyabc
+    from conftest import PRIORS_OF_EVERY_KIND
 
     from corridor.calibration import pyabc_prior
-    from corridor.scenario import Prior
 
-    priors = {
-        "a": Prior(dist="uniform", low=1, high=3),
-        "b": Prior(dist="loguniform", low=0.01, high=2),
-        "c": Prior(dist="normal", mean=1, sd=2),
-        "d": Prior(dist="lognormal", median=3, sigma=0.5),
-        "e": Prior(dist="beta", a=2, b=5),
-    }
-    prior = pyabc_prior(priors)
+    prior = pyabc_prior(PRIORS_OF_EVERY_KIND)
     rng = np.random.default_rng(1)
     outside = 0
     for _ in range(500):

@@ -2,19 +2,12 @@
 
 import numpy as np
 import pytest
+from conftest import PRIORS_OF_EVERY_KIND as PRIORS
 from scipy import stats
 
 from corridor import tempered_smc as smc
 from corridor.priors import frozen
 from corridor.scenario import Prior
-
-PRIORS = {
-    "a": Prior(dist="uniform", low=1, high=3),
-    "b": Prior(dist="loguniform", low=0.01, high=2),
-    "c": Prior(dist="normal", mean=1, sd=2),
-    "d": Prior(dist="lognormal", median=3, sigma=0.5),
-    "e": Prior(dist="beta", a=2, b=5),
-}
 
 
 def _flat(z, seeds):

@@ -178,38 +178,65 @@ def step(pop: Population, prior: UnboundedPrior, evaluate: Evaluate, chains: int
     beta = next_beta(pop.loglik, pop.beta, ess_target)
     w = _normalise((beta - pop.beta) * pop.loglik)
     ancestors = systematic_resample(w, chains, rng)
+    chains_now = Chains(pop.z[ancestors], pop.loglik[ancestors], pop.seeds[ancestors], [pop.stats[i] for i in ancestors],
+                        prior.log_density(pop.z[ancestors]))  # fmt: skip
     chol = np.linalg.cholesky(_covariance(pop.z, w))
-    z, ll, seeds = pop.z[ancestors].copy(), pop.loglik[ancestors].copy(), pop.seeds[ancestors].copy()
-    stats = [pop.stats[i] for i in ancestors]
-    lp = prior.log_density(z)
-    states = [(z.copy(), ll.copy(), seeds.copy(), list(stats))]
+    states = [chains_now]
     accepted = {"theta": [0, 0], "seed": [0, 0]}
     for s in range(1, chain_length):
-        if s % SEED_EVERY == 0:  # the same theta, a fresh run
-            kind, proposal, lp_new = "seed", z, lp
-            new_seeds = np.array([simulation_seed(seed, it, s, j) for j in range(chains)], dtype=np.int64)
+        kind = "seed" if s % SEED_EVERY == 0 else "theta"
+        if kind == "seed":  # the same theta, a fresh run
+            proposal = Chains(chains_now.z, None, np.array([simulation_seed(seed, it, s, j) for j in range(chains)],
+                              dtype=np.int64), None, chains_now.lp)  # fmt: skip
         else:  # a step of theta, the same seed
-            kind, new_seeds = "theta", seeds
-            proposal = z + pop.scale * rng.standard_normal(z.shape) @ chol.T
-            lp_new = prior.log_density(proposal)
-        ll_new, stats_new = _evaluate(evaluate, proposal, new_seeds.tolist())
-        log_ratio = lp_new + beta * ll_new - lp - beta * ll
-        take = np.log(rng.uniform(size=chains)) < np.where(np.isfinite(log_ratio), log_ratio, -np.inf)
-        z, ll, lp = np.where(take[:, None], proposal, z), np.where(take, ll_new, ll), np.where(take, lp_new, lp)
-        seeds = np.where(take, new_seeds, seeds)
-        stats = [stats_new[j] if take[j] else stats[j] for j in range(chains)]
+            z = chains_now.z + pop.scale * rng.standard_normal(chains_now.z.shape) @ chol.T
+            proposal = Chains(z, None, chains_now.seeds, None, prior.log_density(z))
+        chains_now, take = _metropolis(chains_now, proposal, evaluate, beta, rng)
         accepted[kind][0] += int(take.sum())
         accepted[kind][1] += chains
-        states.append((z.copy(), ll.copy(), seeds.copy(), list(stats)))
+        states.append(chains_now)
+    return _next_population(pop, states, beta, it, accepted, chain_length)
+
+
+@dataclass
+class Chains:
+    """The current state of each chain: point, log-likelihood of its run, the run's seed and
+    results, and the prior log density of the point."""
+
+    z: np.ndarray
+    loglik: np.ndarray | None
+    seeds: np.ndarray
+    stats: list | None
+    lp: np.ndarray
+
+
+def _metropolis(current: Chains, proposal: Chains, evaluate: Evaluate, beta: float, rng) -> tuple[Chains, np.ndarray]:
+    """Run the proposals, accept each by its Metropolis ratio on prior x likelihood^beta."""
+    ll_new, stats_new = _evaluate(evaluate, proposal.z, proposal.seeds.tolist())
+    log_ratio = proposal.lp + beta * ll_new - current.lp - beta * current.loglik
+    take = np.log(rng.uniform(size=len(current.lp))) < np.where(np.isfinite(log_ratio), log_ratio, -np.inf)
+    kept = Chains(
+        np.where(take[:, None], proposal.z, current.z), np.where(take, ll_new, current.loglik),
+        np.where(take, proposal.seeds, current.seeds),
+        [stats_new[j] if take[j] else current.stats[j] for j in range(len(take))],
+        np.where(take, proposal.lp, current.lp),
+    )  # fmt: skip
+    return kept, take
+
+
+def _next_population(pop: Population, states: list[Chains], beta: float, it: int, accepted: dict,
+                     chain_length: int) -> Population:
+    """Every state of every chain, of equal weight; the walk's scale adapted to its acceptance."""  # fmt: skip
     rate = {k: a / n if n else float("nan") for k, (a, n) in accepted.items()}
-    all_z = np.concatenate([st[0] for st in states])
+    z = np.concatenate([st.z for st in states])
     record = {
         "iteration": it, "beta": beta, "acceptance": round(rate["theta"], 4), "seed_acceptance": round(rate["seed"], 4),
-        "distinct": len(np.unique(all_z, axis=0)), "scale": pop.scale,
+        "distinct": len(np.unique(z, axis=0)), "scale": pop.scale,
     }  # fmt: skip
+    chains = len(states[0].lp)
     return Population(
-        all_z, np.concatenate([st[1] for st in states]), [x for st in states for x in st[3]],
-        np.concatenate([st[2] for st in states]), beta, it,
+        z, np.concatenate([st.loglik for st in states]), [x for st in states for x in st.stats],
+        np.concatenate([st.seeds for st in states]), beta, it,
         pop.scale * math.exp(2.0 * (rate["theta"] - TARGET_ACCEPTANCE)), pop.simulations + chains * (chain_length - 1),
         [*pop.steps, record],
     )  # fmt: skip
