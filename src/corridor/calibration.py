@@ -342,10 +342,10 @@ def calibrate(
     "abc-smc" (pyabc). For tempered SMC ``population`` is the number of chains (each
     ``chain_length`` long) and ``generations`` caps the number of tempering iterations.
 
-    The pyabc database is kept in ``OUT.partial`` while generations are added, then the
-    whole folder (database included, so that a later call can add generations) replaces
-    ``out``. The posterior depends on ``seed`` only: not on ``scheduler``/``workers``,
-    nor on an interruption (see ``corridor.abc_sampler``)."""
+    The sampler's state (``state.pkl``, or the pyabc database) is kept in ``OUT.partial``
+    while iterations are added, then the whole folder (state included, so that a later call
+    can continue) replaces ``out``. The posterior depends on ``seed`` only: not on ``scheduler``/``workers``,
+    nor on an interruption (see ``corridor.tempered_smc`` and ``corridor.abc_sampler``)."""
     from corridor.cluster import check_scheduler
     from corridor.cluster import executor as cluster_executor
 
@@ -385,7 +385,7 @@ def calibrate(
         start = time.perf_counter()
         with cluster_executor(scheduler, workers, cluster) as ex:
             if tempered:
-                fit, resumed, stopped = _run_tempered(problem, work, population, generations, seed, ex, progress)
+                fit, resumed, stopped = _run_tempered(problem, work, population, generations, seed, ex, progress, d)
             else:
                 history, resumed, stopped = _run_generations(problem, work, population, generations, seed, ex, progress)
                 fit = abc_fit(history)
@@ -398,8 +398,9 @@ def calibrate(
 
 
 def _working_folder(target: Path, fingerprint: dict) -> Path:
-    """``OUT.partial``, holding the pyabc database to continue from: the one an interrupted
-    calibration left there, or a copy of the one in ``out`` (to add generations), or none."""
+    """``OUT.partial``, holding the sampler's state to continue from (``state.pkl`` or the pyabc
+    database): the one an interrupted calibration left there, or a copy of the one in ``out``
+    (to add iterations), or none."""
     work = folders.partial_dir(target)
     for folder in (work, target):
         run_file = folder / RUN_FILE
@@ -485,14 +486,14 @@ def _run_generations(problem: Problem, work: Path, population: int, generations:
 MAX_ITERATIONS = 60  # tempered SMC: a cap on the tempering iterations (the runs so far took 10-25)
 
 
-def _run_tempered(problem: Problem, work: Path, chains: int, max_iterations: int, seed: int, ex, progress: bool):
+def _run_tempered(problem: Problem, work: Path, chains: int, max_iterations: int, seed: int, ex, progress: bool,
+                  d: Defaults):  # fmt: skip
     """Tempered SMC (``corridor.tempered_smc``) from the prior to the posterior, each finished
     iteration kept in ``work/state.pkl`` (a later call resumes from it, exactly)."""
     from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
     from corridor import tempered_smc as smc
 
-    d = load_config().defaults
     prior = smc.UnboundedPrior(problem.priors)
     state = work / STATE_NAME
     resumed = state.is_file()
@@ -537,7 +538,7 @@ def particle_log_likelihood(problem: Problem, values: dict[str, float], seed: in
 def tempered_fit(pop, prior) -> dict:
     posterior = pd.DataFrame(prior.to_value(pop.z), columns=prior.keys)
     # a point estimate for the default scenario: the particle of highest prior x likelihood
-    posterior["log_posterior"] = prior_log_density(prior, pop.z) + pop.loglik
+    posterior["log_posterior"] = prior.value_log_density(pop.z) + pop.loglik
     posterior["weight"] = 1.0 / len(posterior)
     posterior["generation"] = pop.iteration
     return {
@@ -548,17 +549,9 @@ def tempered_fit(pop, prior) -> dict:
         "generations": pop.iteration,  # tempering iterations after the prior draws
         "simulations": pop.simulations,
         # successive states of a chain repeat or are close: the distinct ones bound the effective sample
-        "effective_sample_size": float(len(np.unique(pop.z, axis=0))),
+        "effective_sample_size": float(pop.steps[-1]["distinct"] if pop.steps else len(pop.z)),
         "iterations": pop.steps,
     }
-
-
-def prior_log_density(prior, z: np.ndarray) -> np.ndarray:
-    """log prior density of the parameter values at ``z`` (unbounded space)."""
-    from corridor.priors import frozen
-
-    values = prior.to_value(z)
-    return sum(frozen(p).logpdf(values[:, i]) for i, p in enumerate(prior.priors))
 
 
 def abc_fit(history) -> dict:

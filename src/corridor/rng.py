@@ -28,6 +28,9 @@ def _mix(z):
     return z ^ (z >> np.uint64(31))
 
 
+mix64 = _mix  # the same hash on arrays of uint64 (numba compiles it for them)
+
+
 @nb.njit(cache=True, inline="always")
 def uniform_at(key, month, person):
     """One uniform in [0, 1) for (key, month, person)."""

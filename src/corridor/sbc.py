@@ -196,15 +196,15 @@ class SurrogateCorridor:
 
 
 def _counter_uniforms(seeds: np.ndarray, stream: int) -> np.ndarray:
-    """Uniforms in (0, 1), a row per seed and a column per year: a splitmix64 hash of (seed, stream, year)."""
+    """Uniforms in (0, 1), a row per seed and a column per year: the engine's splitmix64 hash
+    (``corridor.rng``) of (seed, stream, year)."""
+    from corridor.rng import mix64
+
     with np.errstate(over="ignore"):
         z = seeds[:, None] * np.uint64(0x9E3779B97F4A7C15) + np.uint64(stream * 1_000_003 + 1) * np.arange(
             1, len(YEARS) + 1, dtype=np.uint64
         ) * np.uint64(0xD1B54A32D192ED03)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0
+    return ((mix64(z) >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0
 
 
 class SurrogateModel:

@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import betaln, expit, log_expit
 
-from corridor.priors import sample
+from corridor.priors import frozen, sample
 from corridor.scenario import Prior
 
 TARGET_ACCEPTANCE = 0.2  # of the random walk on theta
@@ -83,6 +83,11 @@ class UnboundedPrior:
 
     def log_density(self, z: np.ndarray) -> np.ndarray:
         return sum(_log_density_unbounded(p, z[:, i]) for i, p in enumerate(self.priors))
+
+    def value_log_density(self, z: np.ndarray) -> np.ndarray:
+        """The prior's log density of the parameter values at ``z`` (without the Jacobian)."""
+        values = self.to_value(z)
+        return sum(frozen(p).logpdf(values[:, i]) for i, p in enumerate(self.priors))
 
 
 def _bounds(p: Prior) -> tuple[float, float]:
