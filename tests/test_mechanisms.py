@@ -24,10 +24,14 @@ def test_cheaper_crossing_raises_departures(baseline):
 def test_small_boats_undercut_lorries_and_raise_departures(baseline):
     no_boats = simulate("no-small-boats")
     assert total(no_boats, "arrivals_small_boat") == 0
-    # while the route spreads, before the policy responses of late 2022 feed back on departures (the
-    # calibrated first-year awareness is low: in 2018-2019 few know the route)
-    opening = {"since": "2020-01", "until": "2022-06"}
+    # while the route spreads, up to the agreement of December 2022 (the calibrated first-year
+    # awareness is low: in 2018-2019 few know the route; and those who prefer the boat wait for
+    # its season, so in winter fewer leave than would by lorry)
+    opening = {"since": "2020-01", "until": "2022-11"}
     assert total(baseline, "departures", **opening) > 1.1 * total(no_boats, "departures", **opening)
+    # and take the place of the lorries (the lorry branch of the route choice empties)
+    surge = {"since": "2022-01", "until": "2022-11"}
+    assert total(baseline, "departures_lorry", **surge) < 0.5 * total(no_boats, "departures_lorry", **surge)
     s = baseline.series
     late = s[s["month"] == "2022-06"].iloc[0]
     assert late["price_small_boat_gbp"] < 0.5 * late["price_lorry_gbp"]
@@ -397,20 +401,31 @@ def test_expected_boat_deaths_are_the_mean_of_the_realised_ones():
         assert np.allclose(r["expected_deaths_in_transit"], both)
 
 
-def test_crossing_ads_lure_men_and_the_lifestyle_display_lures_boys_too():
-    """M4: the ads reach men from ads_min_age (18), the display boys from lure_min_age (15):
-    the 2022 surge was of adults (14% under 18), before the boats a fifth of claims were children's."""
+def test_the_lifestyle_display_lures_boys_too():
+    """M4: the display reaches boys from lure_min_age (15): before the boats a fifth of claims were children's."""
     window = {"since": "2012-01", "until": "2014-12"}  # before any ads event; the same draws in each arm
 
-    def arm(ads: float, display: float):
-        overrides = (("social_media.ads_intensity", ads), ("social_media.lifestyle_display_intensity", display))
-        r = simulate("albania-uk", overrides=overrides)
+    def arm(display: float):
+        r = simulate("albania-uk", overrides=(("social_media.lifestyle_display_intensity", display),))
         return total(r, "departures", **window), total(r, "departures_minors", **window)
 
-    departures, minors = arm(0.0, 0.0)
-    ads_departures, ads_minors = arm(1.0, 0.0)
-    display_departures, display_minors = arm(0.0, 1.0)
-    # the ads add men of 18-30 only: the minors' share of leavers falls (their count moves only
-    # through feedback on prices and ties); the display adds boys too
-    assert ads_departures > 1.3 * departures and ads_minors / ads_departures < 0.75 * minors / departures
+    departures, minors = arm(0.0)
+    display_departures, display_minors = arm(1.0)
     assert display_departures > 1.3 * departures and display_minors > 1.3 * minors
+
+
+def test_crossing_ads_sell_boat_crossings_to_men():
+    """M4 through M6: in 2022 (ads at their peak) taking every ad down removes boat departures of
+    adult men; lorry departures do not fall with them (the ads multiply the boat's odds only, so
+    lorry leavers keep their chance: stops at the juxtaposed controls did not rise with the ads)."""
+    window = {"since": "2021-07", "until": "2022-12"}
+
+    def arm(takedown: float):
+        r = simulate("albania-uk", overrides=(("policy.ad_takedown_share", takedown),))
+        return {c: total(r, c, **window) for c in ("departures_small_boat", "departures_lorry", "departures", "departures_minors")}
+
+    ads, none = arm(0.0), arm(1.0)
+    assert ads["departures_small_boat"] > 1.3 * none["departures_small_boat"]
+    assert ads["departures_lorry"] < 1.1 * none["departures_lorry"]
+    # the ads reach men from ads_min_age (18): the 2022 surge was of adults (14% under 18)
+    assert ads["departures_minors"] / ads["departures"] < 0.95 * none["departures_minors"] / none["departures"]

@@ -197,11 +197,13 @@ class PersonAgent(Agent):
         if self.household.has_member_in_uk:
             logit += net.b_household_abroad
         logit += net.b_regional_exodus * climate.exodus_share[self.region]
-        # M3: remittances on display; M4: the gangs' lure for young men
+        # M3: remittances on display; M4: the gangs' lifestyle display for boys and young men
         logit += model.p.remittance_display.b_remittance_display * climate.display[self.region]
-        logit += model.p.social_media.b_lure * self.lure(age)
-        # M6: the expected price against the family's means, and the risk of dying on the way
-        logit += model.smuggling.decision_term(self.household.means(f.borrow_multiple_of_annual_income))
+        logit += model.p.social_media.b_lure * climate.display_lure * self.display_reaches(age)
+        # M6: the expected price against the family's means, the risk of dying on the way, and the
+        # routes one can use this month (the crossing ads, M4, raise the boat's odds)
+        means = self.household.means(f.borrow_multiple_of_annual_income)
+        logit += model.smuggling.decision_term(means, self.ads_reach(age))
         # M8: the perceived chance of being allowed to stay and of being returned; M11: campaigns
         logit += model.home_office.decision_term()
         logit += model.government.decision_term()
@@ -217,12 +219,19 @@ class PersonAgent(Agent):
                 n += 1
         return n
 
+    def display_reaches(self, age: int) -> bool:
+        """M4: the lifestyle display reaches boys and men from lure_min_age to lure_max_age."""
+        s = self.model.p.social_media
+        return self.male and s.lure_min_age <= age <= s.lure_max_age
+
+    def ads_reach(self, age: int) -> bool:
+        """M4: the crossing ads reach men from ads_min_age to lure_max_age."""
+        s = self.model.p.social_media
+        return self.male and s.ads_min_age <= age <= s.lure_max_age
+
     def lure(self, age: int) -> float:
-        """M4: the lifestyle display reaches boys from lure_min_age, the crossing ads men from ads_min_age."""
-        s, climate = self.model.p.social_media, self.model.climate
-        if not self.male or age > s.lure_max_age:
-            return 0.0
-        return climate.display_lure * (age >= s.lure_min_age) + climate.ads_lure * (age >= s.ads_min_age)
+        climate = self.model.climate
+        return climate.display_lure * self.display_reaches(age) + climate.ads_lure * self.ads_reach(age)
 
     def depart(self, t: int) -> bool:
         """M5/M6: the family (or a gang, M4) pays a smuggler for a crossing on a route; False if unaffordable."""
@@ -230,7 +239,7 @@ class PersonAgent(Agent):
         market = model.smuggling
         lure = self.lure(self.age(t))
         fronted = lure > 0 and self.chance(min(1.0, model.p.social_media.p_recruited_per_lure * lure))
-        route = market.choose_route(model.random.random())
+        route = market.choose_route(model.random.random(), self.ads_reach(self.age(t)))
         price = market.price[route]
         if fronted:
             self.debt += price  # the gang fronts the crossing against future work (M7)

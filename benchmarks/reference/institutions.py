@@ -251,6 +251,11 @@ class SmugglingMarket:
         usable = [preferred[LORRY], preferred[SMALL_BOAT] * season]
         self.usable = sum(usable)
         self.choice = [u / self.usable for u in usable]
+        # M4: the crossing ads multiply the boat's odds for the men they reach
+        odds = math.exp(model.p.social_media.b_lure * model.climate.ads_lure)
+        ad_reached = [usable[LORRY], usable[SMALL_BOAT] * odds]
+        self.usable_ad_reached = sum(ad_reached)
+        self.choice_ad_reached = [u / self.usable_ad_reached for u in ad_reached]
         model.level("small_boat_season", season)
         self.expected_price = sum(c * x for c, x in zip(preferred, self.price, strict=True))
         self.expected_p_death = sum(c * x for c, x in zip(preferred, self.p_death, strict=True))
@@ -264,16 +269,17 @@ class SmugglingMarket:
         wave = 0.5 * (1.0 + math.cos(2.0 * math.pi * (month_of_year - p.boat_season_peak_month) / 12.0))
         return p.boat_season_floor + (1.0 - p.boat_season_floor) * wave**p.boat_season_sharpness
 
-    def decision_term(self, family_means: float) -> float:
+    def decision_term(self, family_means: float, ad_reached: bool) -> float:
+        """Price and risk against the family's means, and the routes' summed weights (nested logit)."""
         p = self.model.p.smuggling
         return (
             -p.b_price * math.log(self.expected_price / (family_means + p.means_floor_gbp))
             - p.b_death_risk * self.expected_p_death
-            + math.log(self.usable)
+            + math.log(self.usable_ad_reached if ad_reached else self.usable)
         )
 
-    def choose_route(self, u: float) -> int:
-        return LORRY if u < self.choice[LORRY] else SMALL_BOAT
+    def choose_route(self, u: float, ad_reached: bool) -> int:
+        return LORRY if u < (self.choice_ad_reached if ad_reached else self.choice)[LORRY] else SMALL_BOAT
 
     def sell(self, route: int, price: float) -> None:
         self.demand[route] += 1

@@ -140,6 +140,9 @@ class Family(Mechanism):
         Reads("leave_cap", Phase.STEP),
         Reads("gang_fronted", Phase.STEP),
         Reads("route_choice", Phase.STEP),
+        Reads("route_choice_ad_reached", Phase.STEP),
+        Reads("candidate_ad_reached", Phase.STEP),
+        Reads("leaver_ad_reached", Phase.STEP),
         Reads("route_price_gbp", Phase.STEP),
     )
     outputs = (
@@ -196,11 +199,17 @@ class Family(Mechanism):
         band = max(0.0, p.minor_logit_offset, p.age_25_34_logit_offset, p.age_35_49_logit_offset)
         return p.base_logit_per_month + max(0.0, p.female_logit_offset) + band + max(0.0, p.returnee_logit_offset)
 
+    @staticmethod
+    def route_choices(shared, ad_reached: np.ndarray) -> np.ndarray:
+        """Each person's chance of each route (a row each): the market's route choice (M6), with
+        the boat's odds raised for those the crossing ads reach (M4)."""
+        return np.where(ad_reached[:, None], shared.route_choice_ad_reached, shared.route_choice)
+
     def choose_routes(self, ctx, t, leavers):
-        """Each leaver's route, drawn from the market's route-choice probabilities (M6)."""
-        cum = np.cumsum(ctx.shared.route_choice)
+        """Each leaver's route, drawn from their route-choice probabilities."""
+        cum = np.cumsum(self.route_choices(ctx.shared, ctx.shared.leaver_ad_reached), axis=1)
         draw = ctx.streams.uniform("route", t, leavers)
-        return np.minimum(np.searchsorted(cum, draw, side="right"), len(ROUTES) - 1).astype(np.int8)
+        return np.minimum((draw[:, None] >= cum).sum(axis=1), len(ROUTES) - 1).astype(np.int8)
 
     def _expected_departures(self, ctx) -> None:
         """Departures by route expected given this month's state (conditional Monte Carlo).
@@ -218,10 +227,11 @@ class Family(Mechanism):
         savings = pop.household_savings_gbp[h]
         limit = shared.household_borrowing_limit_gbp[h]
         fronted = shared.candidate_fronting_chance
+        choice = self.route_choices(shared, shared.candidate_ad_reached)
         expected = np.zeros(len(ROUTES))
         for r in range(len(ROUTES)):
             can_pay = np.maximum(shared.route_price_gbp[r] - savings, 0.0) <= limit
-            expected[r] = shared.route_choice[r] * float(weight @ (fronted + (1.0 - fronted) * can_pay))
+            expected[r] = float((weight * choice[:, r]) @ (fronted + (1.0 - fronted) * can_pay))
         shared.expected_departures_by_route = expected
         ctx.out.add("expected_departures", float(expected.sum()))
 

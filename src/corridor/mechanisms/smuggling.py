@@ -12,8 +12,12 @@ Each month a route's price moves part of the way to a target that rises with
 last month's demand and with enforcement (M11). Knowledge of the boat route
 spreads by word of mouth and by cheap-crossing ads (M4). Leavers choose a route
 by a logit on price, risk and awareness; the expected price relative to the
-household's means, and the expected risk, enter the decision to leave. A
-crossing takes a month and ends in arrival, interception and return, or death.
+household's means, and the expected risk, enter the decision to leave. Boats
+wait for calm seas (a season), and the cheap-crossing ads (M4) multiply the
+boat's odds for the men they reach: the log of the routes' summed weights (the
+inclusive value of a nested logit) enters each person's decision, so the ads
+make those who know of the boats leave, by boat. A crossing takes a month and
+ends in arrival, interception and return, or death.
 """
 
 import numpy as np
@@ -78,11 +82,14 @@ class Smuggling(Mechanism):
     provides = (
         Provides("route_price_gbp", Phase.BEGIN, "price of a crossing by route this month, GBP"),
         Provides("route_choice", Phase.BEGIN, "chance that a leaver takes each route"),
+        Provides("route_choice_ad_reached", Phase.BEGIN, "the same for a leaver the crossing ads reach"),
         Provides("arrived", Phase.STEP, "persons who arrived in the UK this month"),
     )
     reads = (
         Reads("departures_by_route", Phase.BEGIN, lag=1),
         Reads("ads_reach", Phase.BEGIN),
+        Reads("ads_boat_odds", Phase.BEGIN),
+        Reads("candidate_ad_reached", Phase.DECIDE),
         Reads("household_borrowing_limit_gbp", Phase.DECIDE),
         Reads("leavers", Phase.STEP),
         Reads("crossing_payments_gbp", Phase.STEP),
@@ -121,9 +128,10 @@ class Smuggling(Mechanism):
         p = ctx.p
         ctx.shared.route_price_gbp = np.array([p.lorry_base_price_gbp, p.small_boat_base_price_gbp])
         ctx.shared.route_choice = np.array([1.0, 0.0])
+        ctx.shared.route_choice_ad_reached = np.array([1.0, 0.0])
         ctx.shared.arrived = np.empty(0, dtype=np.int64)
         self.awareness = np.array([1.0, 0.0])
-        self.usable = 1.0
+        self.usable = self.usable_ad_reached = 1.0
         self.preferred = np.array([1.0, 0.0])
         self.in_transit = np.empty(0, dtype=np.int64)
 
@@ -155,11 +163,14 @@ class Smuggling(Mechanism):
         self.expected_in_transit = shared.expected_departures_by_route  # set out last month, cross this month
         season = self._boat_season(p, ctx.scenario.month_of_year(t)) if boat_open else 1.0
         # the route a leaver prefers, and whether it can be used this month: boats wait for calm seas,
-        # so in winter fewer leave and a few of those who do take a lorry instead
+        # so in winter fewer leave and a few of those who do take a lorry instead; the ads raise the
+        # boat's weight for the men they reach
         self.preferred = self._choice_probabilities(p, price, boat_open)
         usable = self.preferred * np.array([1.0, season])
-        self.usable = float(usable.sum())
+        ad_reached = usable * np.array([1.0, shared.ads_boat_odds])
+        self.usable, self.usable_ad_reached = float(usable.sum()), float(ad_reached.sum())
         shared.route_choice = usable / self.usable
+        shared.route_choice_ad_reached = ad_reached / self.usable_ad_reached
         out = ctx.out
         out.set("small_boat_season", season)
         for r, name in enumerate(ROUTES):
@@ -190,14 +201,17 @@ class Smuggling(Mechanism):
         means = ctx.pop.household_savings_gbp[h] + ctx.shared.household_borrowing_limit_gbp[h]  # savings and credit
         logit -= p.b_price * np.log(self.expected_price(ctx) / (means + p.means_floor_gbp))
         logit -= p.b_death_risk * self.expected_death_risk(ctx)
-        logit += np.log(self.usable)  # the chance that the route one would take can be used this month
+        # the routes' summed weights: the chance that the route one would take can be used this
+        # month, with the boat's odds raised by the ads for those they reach
+        logit += np.log(np.where(ctx.shared.candidate_ad_reached, self.usable_ad_reached, self.usable))
 
     def max_decision_term(self, ctx, t):
         # the term grows with a household's means: bound them by the largest savings and borrowing limit
         p = ctx.p
         most = float(ctx.pop.household_savings_gbp.max()) + float(ctx.shared.household_borrowing_limit_gbp.max())
         price_term = -p.b_price * np.log(self.expected_price(ctx) / (most + p.means_floor_gbp))
-        return price_term - p.b_death_risk * self.expected_death_risk(ctx) + np.log(self.usable)
+        usable = max(self.usable, self.usable_ad_reached)
+        return price_term - p.b_death_risk * self.expected_death_risk(ctx) + np.log(usable)
 
     def expected_price(self, ctx) -> float:
         """The price a would-be migrant expects: route prices weighted by the route one would
