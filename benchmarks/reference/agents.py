@@ -237,9 +237,10 @@ class PersonAgent(Agent):
         """M5/M6: the family (or a gang, M4) pays a smuggler for a crossing on a route; False if unaffordable."""
         model = self.model
         market = model.smuggling
-        lure = self.lure(self.age(t))
+        age = self.age(t)
+        lure = self.lure(age)
         fronted = lure > 0 and self.chance(min(1.0, model.p.social_media.p_recruited_per_lure * lure))
-        route = market.choose_route(model.random.random(), self.ads_reach(self.age(t)))
+        route = market.choose_route(model.random.random(), self.ads_reach(age))
         price = market.price[route]
         if fronted:
             self.debt += price  # the gang fronts the crossing against future work (M7)
@@ -260,7 +261,7 @@ class PersonAgent(Agent):
         model.count("departures_region_" + model.region_names[self.region])
         if fronted:
             model.count("gang_recruited_departures")
-        if self.age(t) < 18:
+        if age < 18:
             model.count("departures_minors")
             if self.chance(model.p.family.p_family_complicit):
                 model.count("minors_sent_by_family")
