@@ -209,6 +209,19 @@ def test_the_dispersion_posterior_follows_the_misfit():
     assert model.log_likelihood({"returns_enforced": y}) > model.log_likelihood({"returns_enforced": 3 * y})
 
 
+def test_the_likelihood_splits_by_dispersion_group_and_moves_only_where_the_misfit_is():
+    mapping = load_mapping()
+    names = ["returns_enforced", "returns_voluntary", "small_boat_arrivals_albanian"]
+    observed = fit_window(load_observed(names), mapping, 2012, 2023)
+    model = ObservationModel(mapping, observed)
+    fit = {k: s.values * 1.1 for k, s in observed.items()}
+    groups = model.group_log_likelihoods(fit)
+    assert len(groups) == 3 and sum(groups.values()) == pytest.approx(model.log_likelihood(fit))
+    worse = model.group_log_likelihoods({**fit, "returns_voluntary": observed["returns_voluntary"].values * 4})
+    moved = {g for g in groups if worse[g] != groups[g]}
+    assert moved == {model.group_of("returns_voluntary")} and worse[model.group_of("returns_voluntary")] < groups[model.group_of("returns_voluntary")]
+
+
 def test_predictive_draws_are_reproducible_and_independent_of_the_other_periods():
     mapping = load_mapping()
     model = ObservationModel(mapping, {})

@@ -616,11 +616,15 @@ class ObservationModel:
 
     def log_likelihood(self, expected: dict[str, np.ndarray]) -> float:
         """log p(fitted data | expected), each group's dispersion integrated out over its prior."""
-        total = 0.0
+        return sum(self.group_log_likelihoods(expected).values(), 0.0)
+
+    def group_log_likelihoods(self, expected: dict[str, np.ndarray]) -> dict[str, float]:
+        """Each dispersion group's share of ``log_likelihood``: which series pull a fit, and how hard."""
+        out = {}
         for group in self.groups:
             ll = self._group_log_likelihood(group, expected)
-            total += _logsumexp(ll) - np.log(ll.size)
-        return total
+            out[group] = _logsumexp(ll) - np.log(ll.size)
+        return out
 
     def batch_log_likelihood(self, expected: dict[str, np.ndarray]) -> np.ndarray:
         """``log_likelihood`` of several runs at once: ``expected[name]`` has one row per run."""
