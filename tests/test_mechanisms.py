@@ -415,17 +415,20 @@ def test_the_lifestyle_display_lures_boys_too():
 
 
 def test_crossing_ads_sell_boat_crossings_to_men():
-    """M4 through M6: in 2022 (ads at their peak) taking every ad down removes boat departures of
-    adult men; lorry departures do not fall with them (the ads multiply the boat's odds only, so
-    lorry leavers keep their chance: stops at the juxtaposed controls did not rise with the ads)."""
+    """M4 through M6: the ads' lure multiplies the boat's odds, so it adds boat departures of
+    adult men and leaves a lorry leaver's chance as it was. The ads' other channel, spreading
+    knowledge of the boats (which empties the lorries by substitution), is switched off, so
+    that the lure is compared alone: when it added to everyone's log-odds of leaving instead,
+    the same arms gave 2.1 times the lorry departures (measured by mutation)."""
     window = {"since": "2021-07", "until": "2022-12"}
 
     def arm(takedown: float):
-        r = simulate("albania-uk", overrides=(("policy.ad_takedown_share", takedown),))
+        overrides = (("policy.ad_takedown_share", takedown), ("smuggling.ads_awareness_multiplier", 0.0))
+        r = simulate("albania-uk", overrides=overrides)
         return {c: total(r, c, **window) for c in ("departures_small_boat", "departures_lorry", "departures", "departures_minors")}
 
     ads, none = arm(0.0), arm(1.0)
-    assert ads["departures_small_boat"] > 1.3 * none["departures_small_boat"]
-    assert ads["departures_lorry"] < 1.1 * none["departures_lorry"]
+    assert ads["departures_small_boat"] > 1.5 * none["departures_small_boat"]
+    assert ads["departures_lorry"] < 1.2 * none["departures_lorry"]  # feedback on ties and prices only
     # the ads reach men from ads_min_age (18): the 2022 surge was of adults (14% under 18)
     assert ads["departures_minors"] / ads["departures"] < 0.95 * none["departures_minors"] / none["departures"]
