@@ -347,7 +347,7 @@ class PersonAgent(Agent):
     def arrive(self, t: int) -> None:
         """M8: minors go into care and claim; adults claim asylum or stay undocumented; some are referred."""
         model = self.model
-        d, pol = model.p.destination, model.p.policy
+        d = model.p.destination
         decision_month = t + int(round(d.asylum_processing_months))
         self.employed = False  # a job at origin is left behind
         if self.age(t) < 18:
@@ -368,9 +368,10 @@ class PersonAgent(Agent):
         self.refer(d.p_refer_small_boat_arrival if self.route == SMALL_BOAT else d.p_refer_lorry_arrival)
         if claims:
             self.state = ASYLUM_PENDING_STATE
-            fast_track = self.chance(pol.returns_agreement * pol.returns_agreement_fast_track_share)
+            # the fast track takes claimants held on landing: boat arrivals
+            fast_track = self.route == SMALL_BOAT and self.chance(model.home_office.fast_track_share())
             if fast_track and not self.referred and not self.lured:
-                model.home_office.record_decision(granted=False)  # refused at once, and seen as such at origin
+                model.count("asylum_refusals")  # refused at once (perceived as announced, not by experience)
                 self.leave_uk("removals")
                 model.count("removals_fast_track")
 

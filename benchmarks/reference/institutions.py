@@ -248,7 +248,7 @@ class SmugglingMarket:
         preferred = [w / sum(weights) for w in weights] + [0.0] * (2 - len(weights))
         # boats cross in calm seas: the preferred route may not be usable this month
         season = self.boat_season(model.scenario.month_of_year(t)) if boat_open else 1.0
-        usable = [preferred[LORRY], preferred[SMALL_BOAT] * season]
+        usable = [preferred[LORRY], preferred[SMALL_BOAT] * season * model.home_office.fast_track_odds()]
         self.usable = sum(usable)
         self.choice = [u / self.usable for u in usable]
         # M4: the crossing ads multiply the boat's odds for the men they reach
@@ -266,8 +266,10 @@ class SmugglingMarket:
 
     def boat_season(self, month_of_year: int) -> float:
         p = self.model.p.smuggling
-        wave = 0.5 * (1.0 + math.cos(2.0 * math.pi * (month_of_year - p.boat_season_peak_month) / 12.0))
-        return p.boat_season_floor + (1.0 - p.boat_season_floor) * wave**p.boat_season_sharpness
+        months = (month_of_year - p.boat_season_peak_month + 6.0) % 12.0 - 6.0  # from the peak, -6..6
+        wave = 0.5 * (1.0 + math.cos(2.0 * math.pi * months / 12.0))
+        sharpness = p.boat_season_rise_sharpness if months < 0 else p.boat_season_fall_sharpness
+        return p.boat_season_floor + (1.0 - p.boat_season_floor) * wave**sharpness
 
     def decision_term(self, family_means: float, ad_reached: bool) -> float:
         """Price and risk against the family's means, and the routes' summed weights (nested logit)."""
@@ -354,20 +356,31 @@ class HomeOffice:
             self.grants += 1
 
     def decision_term(self) -> float:
+        """What any leaver expects; the fast track weighs on the boat route alone (fast_track_odds)."""
         d = self.model.p.destination
-        return d.b_perceived_stay * self.perceived_stay - d.b_perceived_return * self.perceived_return()
+        return d.b_perceived_stay * self.perceived_stay - d.b_perceived_return * self.experienced_return
+
+    def fast_track_share(self) -> float:
+        pol = self.model.p.policy
+        return pol.returns_agreement * pol.returns_agreement_fast_track_share
+
+    def fast_track_odds(self) -> float:
+        """The boat's odds under the announced fast track: a fast-tracked boat arrival loses the
+        chance of staying and that of not being removed anyway; a lorry entrant escapes it."""
+        d = self.model.p.destination
+        lost = d.b_perceived_stay * self.perceived_stay + d.b_perceived_return * (1.0 - self.experienced_return)
+        return math.exp(-self.fast_track_share() * lost)
 
     def perceived_return(self) -> float:
-        """The announced fast track is known at once; removals of the irregular stock by experience."""
-        pol = self.model.p.policy
-        fast_track = pol.returns_agreement * pol.returns_agreement_fast_track_share
-        return 1.0 - (1.0 - fast_track) * (1.0 - self.experienced_return)
+        """A boat arrival's chance of removal within a year: the announced fast track is known at
+        once; removals of the irregular stock by experience."""
+        return 1.0 - (1.0 - self.fast_track_share()) * (1.0 - self.experienced_return)
 
     def update_perceptions(self) -> None:
         """News of this month's removals and decisions, as a moving average."""
         model, d = self.model, self.model.p.destination
         w = 1.0 / d.perception_memory_months
-        monthly = model.flow("removals") / max(self.irregular_population, 1)
+        monthly = (model.flow("removals") - model.flow("removals_fast_track")) / max(self.irregular_population, 1)
         within_a_year = 1.0 - (1.0 - min(monthly, 1.0)) ** 12
         self.experienced_return += w * (within_a_year - self.experienced_return)
         if self.decisions:

@@ -39,6 +39,7 @@ from corridor.mechanisms.base import (
     Provides,
     Reads,
 )
+from corridor.mechanisms.policy import fast_track_share
 from corridor.states import (
     ASYLUM_GRANTED,
     ASYLUM_NONE,
@@ -109,7 +110,10 @@ class Destination(Mechanism):
         reads=("birth_month", "route"),
         writes=("state", "asylum_status", "due_month", "decision_month", "lured", "referred", "employed", "return_kind"),
     )
-    provides = (Provides("uk_persons", Phase.STEP, "persons in the UK after this month's destination-state transitions"),)
+    provides = (
+        Provides("uk_persons", Phase.STEP, "persons in the UK after this month's destination-state transitions"),
+        Provides("fast_track_deterrence", Phase.STEP, "log-odds a small-boat arrival would lose per unit share fast-tracked, as seen at origin"),
+    )
     reads = (Reads("arrived", Phase.STEP), Reads("family_joiners", Phase.STEP, lag=1))
     reads_parameters = ("policy",)
     outputs = (
@@ -136,7 +140,7 @@ class Destination(Mechanism):
         Output("voluntary_returns", FLOW, "persons", "returns to Albania without enforcement of persons with no right to stay"),
         Output("resident_returns", FLOW, "persons", "legal residents who go back to Albania (not counted as returns by the Home Office)"),
         Output("perceived_p_stay", LEVEL, "probability", "chance of being allowed to stay, as seen at origin"),
-        Output("perceived_p_return", LEVEL, "probability", "chance of removal within a year, as seen at origin"),
+        Output("perceived_p_return", LEVEL, "probability", "chance that a small-boat arrival is removed within a year, as seen at origin"),
     )
 
     def init(self, ctx):
@@ -146,6 +150,7 @@ class Destination(Mechanism):
         self.fast_tracked = 0
         self.removed = 0
         self.decided = (0, 0)
+        ctx.shared.fast_track_deterrence = self.fast_track_deterrence(p)
         self.uk = np.flatnonzero(IS_IN_UK[pop.state])  # kept up to date from here on
         ctx.shared.uk_persons = self.uk
         pop.asylum_status[pop.state == State.LEGAL_RESIDENT] = ASYLUM_GRANTED
@@ -157,14 +162,21 @@ class Destination(Mechanism):
         logit += self.max_decision_term(ctx, t)
 
     def max_decision_term(self, ctx, t):
+        # what any leaver expects; what the fast track adds for a boat arrival is the boat
+        # route's (M6, fast_track_deterrence)
         p = ctx.p
-        return p.b_perceived_stay * self.perceived_stay - p.b_perceived_return * self.perceived_return(ctx.params.policy)
+        return p.b_perceived_stay * self.perceived_stay - p.b_perceived_return * self.experienced_return
+
+    def fast_track_deterrence(self, p) -> float:
+        """Log-odds a boat arrival loses per unit share fast-tracked: a fast-tracked claimant is
+        removed, so loses both the chance of staying and that of not being removed anyway."""
+        return p.b_perceived_stay * self.perceived_stay + p.b_perceived_return * (1.0 - self.experienced_return)
 
     def perceived_return(self, policy) -> float:
-        """The chance of being returned within a year of arriving, as seen at origin. A fast track
-        for new claimants is announced with the agreement, so it is known the month it starts;
-        removals of those already in the UK are learnt from experience (a moving average)."""
-        return 1.0 - (1.0 - self._fast_track_share(policy)) * (1.0 - self.experienced_return)
+        """The chance that a small-boat arrival is returned within a year, as seen at origin. A
+        fast track for new claimants is announced with the agreement, so it is known the month it
+        starts; removals of those already in the UK are learnt from experience (a moving average)."""
+        return 1.0 - (1.0 - fast_track_share(policy)) * (1.0 - self.experienced_return)
 
     # ------------------------------------------------------------ helpers
 
@@ -240,7 +252,9 @@ class Destination(Mechanism):
         self._refer(ctx, t, adults[by_route == BOAT], p.p_refer_small_boat_arrival, "refer_boat")
         self._refer(ctx, t, adults[by_route == LORRY], p.p_refer_lorry_arrival, "refer_lorry")
         pop.state[claimants] = State.ASYLUM_PENDING
-        fast = claimants[self._draw(ctx, "fast_track", t, claimants, self._fast_track_share(policy))]
+        # the fast track takes claimants held on landing: boat arrivals (lorry entrants are found later, if at all)
+        boat = claimants[pop.route[claimants] == BOAT]
+        fast = boat[self._draw(ctx, "fast_track", t, boat, fast_track_share(policy))]
         fast = fast[~pop.referred[fast] & ~pop.lured[fast]]
         out.add("asylum_refusals", fast.size)
         self._remove(ctx, fast, "removals", "fast_track")
@@ -287,7 +301,7 @@ class Destination(Mechanism):
         pop.decision_month[due] = -1
         out.add("asylum_grants", int(grant.sum()))
         out.add("asylum_refusals", int((~grant).sum()))
-        self.decided = (int(grant.sum()), due.size + self.fast_tracked)
+        self.decided = (int(grant.sum()), due.size)  # claims examined (the fast track is perceived as announced)
         granted, refused = due[grant], due[~grant]
         # adults waiting, and those who left care or went missing before the decision
         waiting = lambda x: x[_WAITING[pop.state[x]]]  # noqa: E731
@@ -357,11 +371,6 @@ class Destination(Mechanism):
         """The returns agreement's multiplier on removals, voluntary returns, claims or referrals (1 without it)."""
         return _while_on(getattr(policy, f"returns_agreement_{what}_multiplier"), policy.returns_agreement)
 
-    @staticmethod
-    def _fast_track_share(policy) -> float:
-        """Share of new adult claimants removed on the agreement's fast track (0 without it)."""
-        return policy.returns_agreement * policy.returns_agreement_fast_track_share
-
     def _removals(self, ctx, t, uk):
         p, pop = ctx.p, ctx.pop
         undocumented = self._in(ctx, uk, State.UNDOCUMENTED)
@@ -384,7 +393,7 @@ class Destination(Mechanism):
         faces, and the chance of being allowed to stay, each with a memory of a few months."""
         p, out = ctx.p, ctx.out
         w = 1.0 / p.perception_memory_months
-        monthly = self.removed / max(n_irregular, 1)
+        monthly = (self.removed - self.fast_tracked) / max(n_irregular, 1)  # the stock's; the fast track is announced
         within_a_year = 1.0 - (1.0 - min(monthly, 1.0)) ** 12
         self.experienced_return += w * (within_a_year - self.experienced_return)
         grants, decided = self.decided
@@ -392,3 +401,4 @@ class Destination(Mechanism):
             self.perceived_stay += w * (grants / decided - self.perceived_stay)
         out.set("perceived_p_stay", self.perceived_stay)
         out.set("perceived_p_return", self.perceived_return(ctx.params.policy))
+        ctx.shared.fast_track_deterrence = self.fast_track_deterrence(p)

@@ -152,7 +152,14 @@ class Family(Mechanism):
         Output("minors_sent_by_family", FLOW, "persons", "departures of minors whose family dealt with the traffickers"),
         *(Output(f"departures_region_{r}", FLOW, "persons", f"departures from region {r}") for r in REGIONS),
         Output("departures_blocked_by_cost", FLOW, "persons", "decisions to leave that the household could not pay for"),
-        Output("expected_departures", FLOW, "persons", "departures expected given the month's state (smooth where counts are small)"),
+        *(
+            Output(f"expected_departures_{r}", FLOW, "persons", f"departures by {r.replace('_', ' ')} expected given the month's state")
+            for r in ROUTES
+        ),
+        Output(
+            "expected_departures", FLOW, "persons", "departures expected given the month's state (smooth where counts are small)",
+            total_of=tuple(f"expected_departures_{r}" for r in ROUTES),
+        ),
         Output("gang_recruited_departures", FLOW, "persons", "departures whose crossing a gang fronted as debt (M4, M7)"),
         Output("min_sending_age", LEVEL, "years", "youngest age at which families send sons"),
         Output("leave_probability_capped", FLOW, "persons", "candidates whose chance exceeded the thinning cap (must be 0)"),
@@ -233,7 +240,8 @@ class Family(Mechanism):
             can_pay = np.maximum(shared.route_price_gbp[r] - savings, 0.0) <= limit
             expected[r] = float((weight * choice[:, r]) @ (fronted + (1.0 - fronted) * can_pay))
         shared.expected_departures_by_route = expected
-        ctx.out.add("expected_departures", float(expected.sum()))
+        for r, name in enumerate(ROUTES):
+            ctx.out.add(f"expected_departures_{name}", float(expected[r]))
 
     def step(self, ctx, t):
         p, pop, shared, out = ctx.p, ctx.pop, ctx.shared, ctx.out

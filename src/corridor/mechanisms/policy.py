@@ -47,7 +47,7 @@ class PolicyParams(MechanismParams):
     enforcement_small_boat: Index = bounded(0.1, 10, "1 = 2018 level")
     returns_agreement: Switch
     returns_agreement_removal_multiplier: Multiplier = bounded(1, 50, "on removals of refused and undocumented persons")
-    returns_agreement_fast_track_share: Share = bounded(0, 1, "share of new adult claimants removed on a fast track")
+    returns_agreement_fast_track_share: Share = bounded(0, 1, "share of new adult claimants arriving by small boat removed on a fast track")
     returns_agreement_voluntary_multiplier: Multiplier = bounded(1, 50, "on voluntary returns of undocumented persons")
     returns_agreement_referral_multiplier: Multiplier = bounded(1, 50, "on trafficking referrals of undocumented persons facing removal")
     returns_agreement_claim_multiplier: Multiplier = bounded(1, 50, "on asylum claims of undocumented persons facing removal who never claimed")
@@ -59,6 +59,12 @@ class PolicyParams(MechanismParams):
     fiscal_amnesty: Switch
     amnesty_repatriation_multiplier: Multiplier = bounded(1, 10)
     amnesty_tax_rate: Share = bounded(0, 1)
+
+
+def fast_track_share(policy: PolicyParams) -> float:
+    """Share of new adult claimants arriving by small boat removed on the returns agreement's
+    fast track (0 without it): read by the removals (M8) and the route choice (M6)."""
+    return policy.returns_agreement * policy.returns_agreement_fast_track_share
 
 
 class Policy(Mechanism):

@@ -33,6 +33,7 @@ from corridor.mechanisms.base import (
     Provides,
     Reads,
 )
+from corridor.mechanisms.policy import fast_track_share
 from corridor.states import ROUTES, State
 from corridor.units import GBP, LogOdds, Persons, Probability, Real, Share, Switch, bounded
 
@@ -67,7 +68,8 @@ class SmugglingParams(MechanismParams):
     means_floor_gbp: GBP = bounded(1, 100_000, "added to a household's means: the help of kin that no household lacks")
     b_death_risk: LogOdds = bounded(0, 1000, "log-odds per unit expected death probability")
     boat_season_peak_month: Real = bounded(1, 12, "month of the year when boats cross most easily (calm seas)")
-    boat_season_sharpness: Real = bounded(0, 8, "0: no season; larger: a shorter crossing season")
+    boat_season_rise_sharpness: Real = bounded(0, 16, "before the peak month: 0, no season; larger, a later, steeper spring")
+    boat_season_fall_sharpness: Real = bounded(0, 16, "after the peak month: 0, no season; larger, an earlier, steeper autumn end")
     boat_season_floor: Share = bounded(0, 1, "chance of a usable crossing in the worst month, relative to the peak")
 
 
@@ -94,6 +96,7 @@ class Smuggling(Mechanism):
         Reads("leavers", Phase.STEP),
         Reads("crossing_payments_gbp", Phase.STEP),
         Reads("expected_departures_by_route", Phase.BEGIN, lag=1),
+        Reads("fast_track_deterrence", Phase.BEGIN, lag=1),
     )
     reads_parameters = ("policy",)
     outputs = (
@@ -166,7 +169,7 @@ class Smuggling(Mechanism):
         # so in winter fewer leave and a few of those who do take a lorry instead; the ads raise the
         # boat's weight for the men they reach
         self.preferred = self._choice_probabilities(p, price, boat_open)
-        usable = self.preferred * np.array([1.0, season])
+        usable = self.preferred * np.array([1.0, season * self._fast_track_odds(ctx)])
         ad_reached = usable * np.array([1.0, shared.ads_boat_odds])
         self.usable, self.usable_ad_reached = float(usable.sum()), float(ad_reached.sum())
         shared.route_choice = usable / self.usable
@@ -179,9 +182,20 @@ class Smuggling(Mechanism):
         out.set("small_boat_awareness", self.awareness[BOAT] if boat_open else 0.0)
 
     @staticmethod
+    def _fast_track_odds(ctx) -> float:
+        """The boat's odds under the returns agreement's fast track (1 without it): boat arrivals are
+        held on landing and a share are removed at once, which a lorry entrant, found later if at
+        all, escapes (M8); announced, so known the month the agreement starts."""
+        return float(np.exp(-fast_track_share(ctx.params.policy) * ctx.shared.fast_track_deterrence))
+
+    @staticmethod
     def _boat_season(p, month_of_year: int) -> float:
-        wave = 0.5 * (1.0 + np.cos(2.0 * np.pi * (month_of_year - p.boat_season_peak_month) / 12.0))
-        return p.boat_season_floor + (1.0 - p.boat_season_floor) * wave**p.boat_season_sharpness
+        # months from the peak, in -6..6: the season rises and ends at their own sharpness
+        # (quarterly arrivals: a wide spring, a short autumn, a deep winter)
+        months = (month_of_year - p.boat_season_peak_month + 6.0) % 12.0 - 6.0
+        wave = 0.5 * (1.0 + np.cos(2.0 * np.pi * months / 12.0))
+        sharpness = p.boat_season_rise_sharpness if months < 0 else p.boat_season_fall_sharpness
+        return p.boat_season_floor + (1.0 - p.boat_season_floor) * wave**sharpness
 
     def _choice_probabilities(self, p, price, boat_open):
         open_ = np.array([True, boat_open])
