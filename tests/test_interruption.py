@@ -206,6 +206,9 @@ def test_ctrl_c_stops_a_calibration_with_one_line_and_exit_130(short_cal, tmp_pa
     db = partial_dir(out) / "state.pkl"  # the tempered SMC's last finished iteration
     args = [*_calibrate_args(short_cal, out)]
     args[args.index("--generations") + 1] = "40"  # long enough that the interrupt lands while it works
+    # and iterations slow enough that it does not finish between the first state written and the signal
+    # (at 200 agents the last iterations took a fraction of a second, and a clean clone's run finished first)
+    args[args.index("--agents") + 1] = "2000"
     proc = corridor_process(*args, start_new_session=True)
     code, _, err = _interrupt_when(proc, db.exists)
     assert code == 130 and err.strip().count("\n") == 0, err
