@@ -164,7 +164,7 @@ class Smuggling(Mechanism):
         p0 = np.array([p.lorry_p_intercept, p.small_boat_p_intercept])
         self.p_intercept = 1.0 - (1.0 - p0) ** self._enforcement(ctx)
         self.expected_in_transit = shared.expected_departures_by_route  # set out last month, cross this month
-        season = self._boat_season(p, ctx.scenario.month_of_year(t)) if boat_open else 1.0
+        season = self.boat_season(p, ctx.scenario.month_of_year(t)) if boat_open else 1.0
         # the route a leaver prefers, and whether it can be used this month: boats wait for calm seas,
         # so in winter fewer leave and a few of those who do take a lorry instead; the ads raise the
         # boat's weight for the men they reach
@@ -189,7 +189,7 @@ class Smuggling(Mechanism):
         return float(np.exp(-fast_track_share(ctx.params.policy) * ctx.shared.fast_track_deterrence))
 
     @staticmethod
-    def _boat_season(p, month_of_year: int) -> float:
+    def boat_season(p, month_of_year: int) -> float:
         # months from the peak, in -6..6: the season rises and ends at their own sharpness
         # (quarterly arrivals: a wide spring, a short autumn, a deep winter)
         months = (month_of_year - p.boat_season_peak_month + 6.0) % 12.0 - 6.0
