@@ -164,3 +164,20 @@ def test_proposals_have_the_kernels_mean_and_covariance():
     scale = np.sqrt(np.outer(np.diag(expected), np.diag(expected)))
     assert np.allclose(np.diag(got), np.diag(expected), rtol=0.05)
     assert np.allclose(got / scale, expected / scale, atol=0.03)  # correlations
+
+
+def test_fresh_runs_tell_a_lucky_particle_from_one_that_fits():
+    """A particle admitted with a lucky run (high log_posterior) loses on fresh runs to one that fits."""
+    from corridor.calibration import point_estimate, recheck_point_estimate
+
+    problem, truth = _synthetic_problem(agents=2000)
+    far = {**truth, "family.base_logit_per_month": -9.6}
+    posterior = pd.DataFrame([far, far, truth], index=[10, 11, 12])  # repeated states, as a tempered SMC leaves them
+    posterior["log_posterior"] = [0.0, 0.0, -1000.0]  # the far particle's own run was the luckier
+    posterior["weight"] = 1 / 3
+    assert point_estimate(posterior)["family.base_logit_per_month"] == -9.6
+    checked = recheck_point_estimate(posterior, problem, top=2, seeds=2)
+    assert [c["particle"] for c in checked["candidates"]] == [10, 12]  # distinct states, by admitted posterior
+    assert checked["particle"] == 12 and checked["values"]["family.base_logit_per_month"] == -8.9
+    lucky, fits = checked["candidates"]
+    assert lucky["mean_log_likelihood"] < fits["mean_log_likelihood"]

@@ -577,6 +577,34 @@ def point_estimate(posterior: pd.DataFrame) -> pd.Series:
     return posterior.loc[posterior[column].idxmax()]
 
 
+def recheck_point_estimate(posterior: pd.DataFrame, problem: Problem, top: int = 20, seeds: int = 8,
+                           first_seed: int = 2000, keep: tuple[str, ...] = ()) -> dict:
+    """Is the point estimate its run's luck? A particle is admitted on the likelihood of one run,
+    so the highest of them is partly that run's luck (a winner's curse). The ``top`` distinct
+    particles of highest prior x likelihood are rerun on ``seeds`` fresh seeds; returned with
+    their admitted and mean fresh log-likelihoods, and the one of highest prior x mean
+    log-likelihood (its typical run, not its luckiest; scripts/point_estimate_check.py). The
+    expected observed values of the series in ``keep`` are kept, averaged over the fresh runs."""
+    from corridor.priors import frozen
+
+    keys = list(problem.priors)
+    distinct = posterior.drop_duplicates(subset=keys)
+    log_prior = pd.Series(sum(frozen(problem.priors[k]).logpdf(distinct[k].to_numpy()) for k in keys), index=distinct.index)
+    candidates = []
+    for idx in distinct["log_posterior"].nlargest(top).index:
+        values = {k: float(distinct.at[idx, k]) for k in keys}
+        runs = [problem.expected(problem.simulate(values, first_seed + s), values) for s in range(seeds)]
+        ll = [problem.log_likelihood(run) for run in runs]
+        candidates.append({"particle": int(idx), "log_prior": float(log_prior[idx]),
+                           "admitted_log_likelihood": float(distinct.at[idx, "log_posterior"] - log_prior[idx]),
+                           "mean_log_likelihood": float(np.mean(ll)), "sd_log_likelihood": float(np.std(ll)),
+                           "mean_expected": {k: np.mean([run[k] for run in runs], axis=0).tolist() for k in keep}})
+    best = max(candidates, key=lambda c: c["log_prior"] + c["mean_log_likelihood"])
+    values = {k: float(distinct.at[best["particle"], k]) for k in keys}
+    return {"particle": best["particle"], "top": top, "seeds": seeds, "first_seed": first_seed,
+            "agents": problem.agents, "values": values, "candidates": candidates}
+
+
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q) -> np.ndarray:
     order = np.argsort(values)
     v, w = np.asarray(values, float)[order], np.asarray(weights, float)[order]

@@ -317,7 +317,7 @@ def cases_cmd(
 
     pool = int(matches(summary, where).sum())
     heading = (f"{len(cases)} sampled (seed {seed}) of {pool:,} cases{' where ' + where if where else ''}, among {len(summary):,} "
-               f"persons who left for the UK or joined family there; {notes}")  # fmt: skip
+               f"persons who left for the UK or joined family there{'; ' + notes if notes else ''}")  # fmt: skip
     if str(json_file) == "-":
         pass
     elif markdown:
