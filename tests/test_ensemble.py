@@ -69,3 +69,17 @@ def test_cli_bad_scheduler_address_exits_2(tmp_path):
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "scheduler" in proc.stderr
+
+
+def test_a_posterior_the_scenario_cannot_take_is_refused_even_beside_an_existing_ensemble(ensemble, tmp_path):
+    """`validate --ensemble DIR` does not draw from --posterior, but a damaged one is still refused."""
+    from pathlib import Path
+
+    from tests.cli_support import invoke
+
+    ensemble.write(tmp_path / "ens")
+    damaged = Path(__file__).parent / "damaged" / "posterior-out-of-bounds"
+    refused = invoke("validate", "albania-uk", "--in-sample", "--posterior", damaged, "--ensemble", tmp_path / "ens")
+    assert refused.refused_in_one_line() and "is out of bounds" in refused.lines[0], refused.describe()
+    shipped = invoke("validate", "albania-uk", "--in-sample", "--ensemble", tmp_path / "ens")
+    assert shipped.code == 0, shipped.describe()

@@ -264,10 +264,11 @@ def _check_new_ensemble_options(scenario: str, posterior: str | None, default: s
     """The scenario and posterior options are checked even when --ensemble makes them unused:
     bad input is refused, not ignored."""
     from corridor.calibration import load_posterior
+    from corridor.ensemble import check_posterior_for
     from corridor.scenario import load_scenario
 
-    load_scenario(scenario)
-    load_posterior(posterior, default)
+    post, meta = load_posterior(posterior, default)
+    check_posterior_for(load_scenario(scenario), post, meta.get("path", str(posterior or default)))
 
 
 def plot_report(observables, out: Path, title: str = "") -> Path:

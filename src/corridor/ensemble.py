@@ -407,6 +407,13 @@ def ensemble_to_folder(out: str | Path, scenario: Scenario | str, runs: int, **k
     return ens
 
 
+def check_posterior_for(scenario: Scenario, post: pd.DataFrame, where: str) -> None:
+    """Refuse a posterior whose particles the scenario cannot take, even where no run draws
+    from it (a command given an existing ensemble): bad input is refused, not ignored."""
+    keys = [k for k in post.columns if k not in NOT_PARAMETERS]
+    _check_draws(scenario, post, post[keys].drop_duplicates().to_dict("records"), where)
+
+
 def _check_draws(scenario: Scenario, post: pd.DataFrame, draws: list[dict], where: str) -> None:
     """Refuse, naming the posterior file, parameters the scenario lacks and values out of its bounds."""
     for key in post.columns:
