@@ -114,7 +114,7 @@ def validate_cmd(
         raise CorridorInputError(f"--from {from_year}: give a year such as 2021")
     if json_file is not None:
         check_output_file(json_file, "--json")
-    _check_new_ensemble_options(scenario, posterior, "all-years" if in_sample else "until-2020")
+    _check_new_ensemble_options(scenario, posterior, "all-years" if in_sample else "until-2020", ensemble)
     check_scheduler(scheduler)
     if ensemble is not None:
         ens = load_ensemble(ensemble)
@@ -227,7 +227,7 @@ def claims_cmd(
     if csv is not None:
         check_output_file(csv, "--csv")
     claims = load_claims(claims_file)
-    _check_new_ensemble_options(scenario, posterior, "all-years")
+    _check_new_ensemble_options(scenario, posterior, "all-years", ensemble)
     ens = load_ensemble(ensemble) if ensemble else run_ensemble(scenario, runs, posterior, "all-years", agents)
     table = evaluate_claims(ens.runs, claims)
     from corridor.cli_policy import emit
@@ -254,21 +254,24 @@ def report_cmd(
     from corridor.folders import check_output_file
 
     check_output_file(out, "--out", image_formats())
-    _check_new_ensemble_options(scenario, posterior, "all-years")
+    _check_new_ensemble_options(scenario, posterior, "all-years", ensemble)
     ens = load_ensemble(ensemble) if ensemble else run_ensemble(scenario, runs, posterior, "all-years", agents)
     path = plot_report(ens.observables, out, title=f"posterior: {ens.meta.get('posterior', '?')}")
     console.print(f"wrote {path}")
 
 
-def _check_new_ensemble_options(scenario: str, posterior: str | None, default: str) -> None:
+def _check_new_ensemble_options(scenario: str, posterior: str | None, default: str, ensemble: Path | None) -> None:
     """The scenario and posterior options are checked even when --ensemble makes them unused:
-    bad input is refused, not ignored."""
+    bad input is refused, not ignored. Every particle is checked against the scenario only
+    then; without --ensemble, the ensemble checks the draws it takes."""
     from corridor.calibration import load_posterior
     from corridor.ensemble import check_posterior_for
     from corridor.scenario import load_scenario
 
+    sc = load_scenario(scenario)
     post, meta = load_posterior(posterior, default)
-    check_posterior_for(load_scenario(scenario), post, meta.get("path", str(posterior or default)))
+    if ensemble is not None:
+        check_posterior_for(sc, post, meta.get("path", str(posterior or default)))
 
 
 def plot_report(observables, out: Path, title: str = "") -> Path:
