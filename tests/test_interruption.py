@@ -24,7 +24,7 @@ import pytest
 from corridor import folders
 from corridor.engine import Simulation
 from corridor.errors import CorridorInputError
-from corridor.folders import KILL_ENV, partial_dir
+from corridor.folders import KILL_ENV, PAUSE_ENV, partial_dir
 from corridor.results import load_run
 from corridor.scenario import load_scenario
 from tests.cli_support import corridor_process, invoke, write_short_scenario
@@ -204,12 +204,9 @@ def test_ctrl_c_stops_an_ensemble_on_a_local_cluster_with_one_line_and_exit_130(
 def test_ctrl_c_stops_a_calibration_with_one_line_and_exit_130(short_cal, tmp_path):
     out = tmp_path / "cal"
     db = partial_dir(out) / "state.pkl"  # the tempered SMC's last finished iteration
-    args = [*_calibrate_args(short_cal, out)]
-    args[args.index("--generations") + 1] = "40"  # long enough that the interrupt lands while it works
-    # and iterations slow enough that it does not finish between the first state written and the signal
-    # (at 200 agents the last iterations took a fraction of a second, and a clean clone's run finished first)
-    args[args.index("--agents") + 1] = "2000"
-    proc = corridor_process(*args, start_new_session=True)
+    # held at its first finished iteration, so the Ctrl-C lands while it works on any machine
+    # (unheld, a clean clone's run once finished between the first state written and the signal)
+    proc = corridor_process(*_calibrate_args(short_cal, out), env={PAUSE_ENV: "generation"}, start_new_session=True)
     code, _, err = _interrupt_when(proc, db.exists)
     assert code == 130 and err.strip().count("\n") == 0, err
     assert err.startswith("interrupted") and err.count("rerun the same command to continue") == 1, err

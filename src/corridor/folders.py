@@ -33,6 +33,7 @@ import signal
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,27 +81,37 @@ OUTPUT_NAMES = frozenset(
 )
 PARTIAL_SUFFIX = ".partial"
 KILL_ENV = "CORRIDOR_TEST_KILL_AT"  # interruption tests: SIGKILL this process at a named step
+PAUSE_ENV = "CORRIDOR_TEST_PAUSE_AT"  # interruption tests: hold this process at a named step for a Ctrl-C
+PAUSE_SECONDS = 120.0
 _HASH_CHUNK = 1 << 20
 
 
 def checkpoint(label: str) -> None:
-    """A named step of a write; the interruption tests kill the process here.
+    """A named step of a write; the interruption tests stop the process here.
 
     ``CORRIDOR_TEST_KILL_AT=LABEL`` or ``LABEL#N`` (the N-th time) sends SIGKILL to
     this process when it reaches the step, so a test can stop it exactly between
-    two file writes."""
-    target = os.environ.get(KILL_ENV)
+    two file writes. ``CORRIDOR_TEST_PAUSE_AT`` holds it there for up to two minutes
+    instead, so that a test's Ctrl-C lands while it works however fast the machine is."""
+    if _reached(KILL_ENV, label):
+        os.kill(os.getpid(), signal.SIGKILL)
+    if _reached(PAUSE_ENV, label):
+        time.sleep(PAUSE_SECONDS)
+
+
+def _reached(env: str, label: str) -> bool:
+    target = os.environ.get(env)
     if not target:
-        return
+        return False
     name, _, nth = target.partition("#")
     if name != label:
-        return
-    _COUNTS[label] = _COUNTS.get(label, 0) + 1
-    if _COUNTS[label] >= int(nth or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
+        return False
+    key = (env, label)
+    _COUNTS[key] = _COUNTS.get(key, 0) + 1
+    return _COUNTS[key] == int(nth or 1)
 
 
-_COUNTS: dict[str, int] = {}
+_COUNTS: dict[tuple[str, str], int] = {}
 
 
 # ---------------------------------------------------------------- checks before the work
