@@ -321,6 +321,7 @@ class HomeOffice:
         d = model.p.destination
         self.perceived_stay = d.p_grant_adult
         self.experienced_return = 1.0 - (1.0 - d.removal_rate_refused_per_month) ** 12
+        self.agreement_start: int | None = None  # the month the returns agreement started
         self.grants = self.decisions = 0
         self.irregular_population = 0
         self.decided_this_month: set[int] = set()
@@ -364,17 +365,29 @@ class HomeOffice:
         pol = self.model.p.policy
         return pol.returns_agreement * pol.returns_agreement_fast_track_share
 
+    def believed_fast_track_share(self) -> float:
+        """The fast track as believed at origin: the share announced, the month the agreement
+        starts, giving way over the months to the share in fact applied."""
+        actual, pol, t = self.fast_track_share(), self.model.p.policy, self.model.t
+        if actual == 0:
+            self.agreement_start = None
+            return 0.0
+        if self.agreement_start is None:
+            self.agreement_start = t
+        fade = math.exp(-(t - self.agreement_start) / pol.returns_agreement_announcement_months)
+        return actual + (pol.returns_agreement_announced_fast_track_share - actual) * fade
+
     def fast_track_odds(self) -> float:
-        """The boat's odds under the announced fast track: a fast-tracked boat arrival loses the
+        """The boat's odds under the fast track as believed: a fast-tracked boat arrival loses the
         chance of staying and that of not being removed anyway; a lorry entrant escapes it."""
         d = self.model.p.destination
         lost = d.b_perceived_stay * self.perceived_stay + d.b_perceived_return * (1.0 - self.experienced_return)
-        return math.exp(-self.fast_track_share() * lost)
+        return math.exp(-self.believed_fast_track_share() * lost)
 
     def perceived_return(self) -> float:
-        """A boat arrival's chance of removal within a year: the announced fast track is known at
-        once; removals of the irregular stock by experience."""
-        return 1.0 - (1.0 - self.fast_track_share()) * (1.0 - self.experienced_return)
+        """A boat arrival's chance of removal within a year: the fast track as believed; removals
+        of the irregular stock by experience."""
+        return 1.0 - (1.0 - self.believed_fast_track_share()) * (1.0 - self.experienced_return)
 
     def update_perceptions(self) -> None:
         """News of this month's removals and decisions, as a moving average."""

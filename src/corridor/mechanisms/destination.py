@@ -114,7 +114,7 @@ class Destination(Mechanism):
         Provides("uk_persons", Phase.STEP, "persons in the UK after this month's destination-state transitions"),
         Provides("fast_track_deterrence", Phase.STEP, "log-odds a small-boat arrival would lose per unit share fast-tracked, as seen at origin"),
     )
-    reads = (Reads("arrived", Phase.STEP), Reads("family_joiners", Phase.STEP, lag=1))
+    reads = (Reads("arrived", Phase.STEP), Reads("family_joiners", Phase.STEP, lag=1), Reads("perceived_fast_track_share", Phase.STEP))
     reads_parameters = ("policy",)
     outputs = (
         Output("asylum_claims", FLOW, "persons", "asylum claims (adults who claim, and every unaccompanied minor)"),
@@ -172,11 +172,11 @@ class Destination(Mechanism):
         removed, so loses both the chance of staying and that of not being removed anyway."""
         return p.b_perceived_stay * self.perceived_stay + p.b_perceived_return * (1.0 - self.experienced_return)
 
-    def perceived_return(self, policy) -> float:
+    def perceived_return(self, fast_track: float) -> float:
         """The chance that a small-boat arrival is returned within a year, as seen at origin. A
         fast track for new claimants is announced with the agreement, so it is known the month it
         starts; removals of those already in the UK are learnt from experience (a moving average)."""
-        return 1.0 - (1.0 - fast_track_share(policy)) * (1.0 - self.experienced_return)
+        return 1.0 - (1.0 - fast_track) * (1.0 - self.experienced_return)
 
     # ------------------------------------------------------------ helpers
 
@@ -400,5 +400,5 @@ class Destination(Mechanism):
         if decided:
             self.perceived_stay += w * (grants / decided - self.perceived_stay)
         out.set("perceived_p_stay", self.perceived_stay)
-        out.set("perceived_p_return", self.perceived_return(ctx.params.policy))
+        out.set("perceived_p_return", self.perceived_return(ctx.shared.perceived_fast_track_share))
         ctx.shared.fast_track_deterrence = self.fast_track_deterrence(p)

@@ -26,6 +26,7 @@ from corridor.units import (
     GBPPerMonth,
     Index,
     LogOdds,
+    Months,
     Multiplier,
     Region,
     Share,
@@ -48,6 +49,8 @@ class PolicyParams(MechanismParams):
     returns_agreement: Switch
     returns_agreement_removal_multiplier: Multiplier = bounded(1, 50, "on removals of refused and undocumented persons")
     returns_agreement_fast_track_share: Share = bounded(0, 1, "share of new adult claimants arriving by small boat removed on a fast track")
+    returns_agreement_announced_fast_track_share: Share = bounded(0, 1, "the fast track's share as announced, believed at origin the month the agreement starts")
+    returns_agreement_announcement_months: Months = bounded(0.1, 120, "months over which the announced share gives way to the share seen")
     returns_agreement_voluntary_multiplier: Multiplier = bounded(1, 50, "on voluntary returns of undocumented persons")
     returns_agreement_referral_multiplier: Multiplier = bounded(1, 50, "on trafficking referrals of undocumented persons facing removal")
     returns_agreement_claim_multiplier: Multiplier = bounded(1, 50, "on asylum claims of undocumented persons facing removal who never claimed")
@@ -71,7 +74,10 @@ class Policy(Mechanism):
     name = "policy"
     spec = "M11"
     Params = PolicyParams
-    provides = (Provides("jobs_created_agents", Phase.BEGIN, "jobs an origin investment created, by region, in agents"),)
+    provides = (
+        Provides("jobs_created_agents", Phase.BEGIN, "jobs an origin investment created, by region, in agents"),
+        Provides("perceived_fast_track_share", Phase.BEGIN, "the fast track's share as believed at origin this month"),
+    )
     outputs = (
         Output("investment_gbp", FLOW, "GBP", "origin investment spent", per_agent=False),
         Output("investment_lost_to_corruption_gbp", FLOW, "GBP", "part of the investment lost to corruption", per_agent=False),
@@ -81,6 +87,8 @@ class Policy(Mechanism):
     def init(self, ctx):
         ctx.shared.jobs_created_agents = np.zeros(len(REGIONS))
         self.jobs_real = np.zeros(len(REGIONS))
+        self.agreement_months = 0
+        ctx.shared.perceived_fast_track_share = 0.0
 
     def begin_month(self, ctx, t):
         policy, out = ctx.p, ctx.out
@@ -92,6 +100,17 @@ class Policy(Mechanism):
         out.set("investment_gbp", spent)
         out.set("investment_lost_to_corruption_gbp", spent * policy.corruption_leakage)
         out.set("jobs_created", self.jobs_real.sum())
+        ctx.shared.perceived_fast_track_share = self._perceived_fast_track(policy)
+
+    def _perceived_fast_track(self, policy) -> float:
+        """Believed at origin: the announced share the month the agreement starts, giving way to
+        the share applied as those who cross learn what happened to the last ones."""
+        actual = fast_track_share(policy)
+        self.agreement_months = self.agreement_months + 1 if actual > 0 else 0
+        if actual == 0:
+            return 0.0
+        fade = np.exp(-(self.agreement_months - 1) / policy.returns_agreement_announcement_months)
+        return actual + (policy.returns_agreement_announced_fast_track_share - actual) * fade
 
     def decision_terms(self, ctx, t, persons, logit):
         logit += self.max_decision_term(ctx, t)

@@ -33,7 +33,6 @@ from corridor.mechanisms.base import (
     Provides,
     Reads,
 )
-from corridor.mechanisms.policy import fast_track_share
 from corridor.states import ROUTES, State
 from corridor.units import GBP, LogOdds, Persons, Probability, Real, Share, Switch, bounded
 
@@ -97,6 +96,7 @@ class Smuggling(Mechanism):
         Reads("crossing_payments_gbp", Phase.STEP),
         Reads("expected_departures_by_route", Phase.BEGIN, lag=1),
         Reads("fast_track_deterrence", Phase.BEGIN, lag=1),
+        Reads("perceived_fast_track_share", Phase.BEGIN),
     )
     reads_parameters = ("policy",)
     outputs = (
@@ -186,7 +186,7 @@ class Smuggling(Mechanism):
         """The boat's odds under the returns agreement's fast track (1 without it): boat arrivals are
         held on landing and a share are removed at once, which a lorry entrant, found later if at
         all, escapes (M8); announced, so known the month the agreement starts."""
-        return float(np.exp(-fast_track_share(ctx.params.policy) * ctx.shared.fast_track_deterrence))
+        return float(np.exp(-ctx.shared.perceived_fast_track_share * ctx.shared.fast_track_deterrence))
 
     @staticmethod
     def boat_season(p, month_of_year: int) -> float:
