@@ -13,13 +13,14 @@ meta.json says which parameters were pinned and from where.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from corridor.folders import sha256_of
 
 BUNDLED = Path(__file__).resolve().parents[1] / "src" / "corridor" / "data" / "posteriors"
 
@@ -54,8 +55,8 @@ def main() -> None:
         print(f"{column} = {value:.4g}")
     table.to_parquet(args.out / "posterior.parquet")
     meta = json.loads((args.out / "meta.json").read_text())
-    data = (args.out / "posterior.parquet").read_bytes()
-    meta["files"]["posterior.parquet"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    path = args.out / "posterior.parquet"
+    meta["files"]["posterior.parquet"] = {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
     meta["pinned_for_diagnosis"] = {"from": args.source, "values": pinned}
     (args.out / "meta.json").write_text(json.dumps(meta, indent=2))
 

@@ -173,9 +173,9 @@ class Destination(Mechanism):
         return p.b_perceived_stay * self.perceived_stay + p.b_perceived_return * (1.0 - self.experienced_return)
 
     def perceived_return(self, fast_track: float) -> float:
-        """The chance that a small-boat arrival is returned within a year, as seen at origin. A
-        fast track for new claimants is announced with the agreement, so it is known the month it
-        starts; removals of those already in the UK are learnt from experience (a moving average)."""
+        """The chance that a small-boat arrival is returned within a year, as seen at origin: the
+        fast track at the share believed there (M11: as announced the month the agreement starts,
+        then as applied); removals of those already in the UK learnt from experience (a moving average)."""
         return 1.0 - (1.0 - fast_track) * (1.0 - self.experienced_return)
 
     # ------------------------------------------------------------ helpers

@@ -185,7 +185,7 @@ class Smuggling(Mechanism):
     def _fast_track_odds(ctx) -> float:
         """The boat's odds under the returns agreement's fast track (1 without it): boat arrivals are
         held on landing and a share are removed at once, which a lorry entrant, found later if at
-        all, escapes (M8); announced, so known the month the agreement starts."""
+        all, escapes (M8); at the share believed at origin (M11: as announced, then as applied)."""
         return float(np.exp(-ctx.shared.perceived_fast_track_share * ctx.shared.fast_track_deterrence))
 
     @staticmethod
