@@ -17,9 +17,9 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from corridor.calibration import weighted_quantile
 from corridor.folders import sha256_of
 
 BUNDLED = Path(__file__).resolve().parents[1] / "src" / "corridor" / "data" / "posteriors"
@@ -28,12 +28,6 @@ BUNDLED = Path(__file__).resolve().parents[1] / "src" / "corridor" / "data" / "p
 def folder(name: str) -> Path:
     path = Path(name)
     return path if path.is_dir() else BUNDLED / name
-
-
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    order = np.argsort(values)
-    cumulative = np.cumsum(weights[order]) / weights.sum()
-    return float(values[order][np.searchsorted(cumulative, 0.5)])
 
 
 def main() -> None:
@@ -46,7 +40,7 @@ def main() -> None:
     shutil.copytree(folder(args.posterior), args.out)
     table = pd.read_parquet(args.out / "posterior.parquet")
     source = pd.read_parquet(folder(args.source) / "posterior.parquet")
-    pinned = {c: weighted_median(source[c].to_numpy(), source["weight"].to_numpy()) for c in table.columns
+    pinned = {c: float(weighted_quantile(source[c].to_numpy(), source["weight"].to_numpy(), 0.5)) for c in table.columns
               if args.match in c and c in source.columns}  # fmt: skip
     if not pinned:
         raise SystemExit(f"--match: no parameter of {args.posterior} contains '{args.match}'")
