@@ -14,8 +14,11 @@ gets a total right through a wrong part.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
+
+from corridor.errors import CorridorInputError
 
 COLUMNS = ("arrivals_small_boat", "asylum_claims", "asylum_claims_in_country", "asylum_refusals",
            "trafficking_referrals", "voluntary_returns", "removals")  # fmt: skip
@@ -42,12 +45,16 @@ def main() -> None:
     ap.add_argument("--agents", type=int, default=100_000)
     args = ap.parse_args()
     years = ("2022", "2023")
+    try:
+        found = {value: components(args.parameter, value, args.seeds, args.agents, years) for value in args.values}
+    except CorridorInputError as exc:  # an unknown parameter or a value out of bounds: one line, exit 2
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     print(f"| {args.parameter} | year | " + " | ".join(COLUMNS) + " |")
     print("|---" * (len(COLUMNS) + 2) + "|")
-    for value in args.values:
-        found = components(args.parameter, value, args.seeds, args.agents, years)
+    for value, by_year in found.items():
         for y in years:
-            print(f"| {value:g} | {y} | " + " | ".join(f"{found[(y, c)]:,.0f}" for c in COLUMNS) + " |")
+            print(f"| {value:g} | {y} | " + " | ".join(f"{by_year[(y, c)]:,.0f}" for c in COLUMNS) + " |")
 
 
 if __name__ == "__main__":

@@ -15,19 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
-import pandas as pd
-
-from corridor.calibration import weighted_quantile
+from corridor.calibration import load_posterior, weighted_quantile
+from corridor.errors import CorridorInputError
 from corridor.folders import sha256_of
-
-BUNDLED = Path(__file__).resolve().parents[1] / "src" / "corridor" / "data" / "posteriors"
-
-
-def folder(name: str) -> Path:
-    path = Path(name)
-    return path if path.is_dir() else BUNDLED / name
 
 
 def main() -> None:
@@ -37,22 +30,32 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--match", required=True, help="pin every parameter whose name contains this")
     args = ap.parse_args()
-    shutil.copytree(folder(args.posterior), args.out)
-    table = pd.read_parquet(args.out / "posterior.parquet")
-    source = pd.read_parquet(folder(args.source) / "posterior.parquet")
+    try:
+        pin(args.posterior, args.source, args.out, args.match)
+    except CorridorInputError as exc:  # one line and exit 2, as corridor's own commands
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def pin(name: str, source_name: str, out: Path, match: str) -> None:
+    if out.exists():
+        raise CorridorInputError(f"{out}: exists; give a new folder to write the pinned copy to")
+    table, meta = load_posterior(name)  # checked: a missing or damaged posterior is refused in one line
+    source, _ = load_posterior(source_name)
     pinned = {c: float(weighted_quantile(source[c].to_numpy(), source["weight"].to_numpy(), 0.5)) for c in table.columns
-              if args.match in c and c in source.columns}  # fmt: skip
+              if match in c and c in source.columns}  # fmt: skip
     if not pinned:
-        raise SystemExit(f"--match: no parameter of {args.posterior} contains '{args.match}'")
+        raise CorridorInputError(f"--match: no parameter of {name} contains '{match}'")
+    shutil.copytree(Path(meta["path"]).parent, out)
     for column, value in pinned.items():
         table[column] = value
         print(f"{column} = {value:.4g}")
-    table.to_parquet(args.out / "posterior.parquet")
-    meta = json.loads((args.out / "meta.json").read_text())
-    path = args.out / "posterior.parquet"
+    path = out / "posterior.parquet"
+    table.to_parquet(path)
+    meta = json.loads((out / "meta.json").read_text())
     meta["files"]["posterior.parquet"] = {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
-    meta["pinned_for_diagnosis"] = {"from": args.source, "values": pinned}
-    (args.out / "meta.json").write_text(json.dumps(meta, indent=2))
+    meta["pinned_for_diagnosis"] = {"from": source_name, "values": pinned}
+    (out / "meta.json").write_text(json.dumps(meta, indent=2))
 
 
 if __name__ == "__main__":
