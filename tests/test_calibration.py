@@ -11,7 +11,7 @@ from corridor.errors import CorridorInputError
 from corridor.observed import ObservedSeries
 
 # known values: about the shipped all-years posterior's medians, so that the synthetic data look like the record
-TRUE = {"family.base_logit_per_month": -8.9, "smuggling.small_boat_awareness_growth_per_month": 0.07}
+TRUE = {"family.base_logit_per_month": -9.6, "smuggling.small_boat_awareness_growth_per_month": 0.12}
 SERIES = ["asylum_applications_main", "small_boat_arrivals_albanian"]
 
 

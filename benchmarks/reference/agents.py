@@ -14,6 +14,7 @@ import math
 
 from mesa import Agent
 
+from corridor.mechanisms.destination import LATE_CLAIM_REFERENCE_STAY
 from corridor.states import ASYLUM_GRANTED, ASYLUM_NONE, ASYLUM_PENDING, ASYLUM_REFUSED, State
 
 # plain ints: a person's state is compared millions of times
@@ -169,6 +170,8 @@ class PersonAgent(Agent):
         if age_months < f.decision_min_age_years * 12 or age_months >= (f.decision_max_age_years + 1) * 12:
             return
         p = self.leave_probability(t, age_months // 12)
+        if p > 0.0:
+            model.smuggling.expect_lorry_departure(p, self)
         if p > 0.0 and self.chance(p):
             model.leavers.append(self)
 
@@ -378,7 +381,8 @@ class PersonAgent(Agent):
     def late_claim(self, t: int) -> None:
         """M8: an undocumented person who never claimed asylum may claim later, in the UK."""
         d = self.model.p.destination
-        rate = min(1.0, d.p_late_claim_per_month * self.model.home_office.agreement("claim"))
+        pull = (d.p_grant_adult / LATE_CLAIM_REFERENCE_STAY) ** d.late_claim_stay_elasticity
+        rate = min(1.0, d.p_late_claim_per_month * pull * self.model.home_office.agreement("claim"))
         if self.state == UNDOCUMENTED and self.asylum == ASYLUM_NONE and self.chance(rate):
             self.state = ASYLUM_PENDING_STATE
             self.asylum = ASYLUM_PENDING

@@ -202,6 +202,8 @@ class SmugglingMarket:
         self.price = [p.lorry_base_price_gbp, p.small_boat_base_price_gbp]
         self.demand = [0, 0]  # crossings sold last month, in agents
         self.awareness = [1.0, 0.0]
+        self.expected_lorry = 0.0  # lorry departures expected this month (sum of chances), in agents
+        self.lorry_slots = 1.0
 
     def enforcement(self) -> list[float]:
         pol = self.model.p.policy
@@ -246,9 +248,14 @@ class SmugglingMarket:
         top = max(utility)
         weights = [math.exp(v - top) for v in utility]
         preferred = [w / sum(weights) for w in weights] + [0.0] * (2 - len(weights))
+        # the lorry's capacity does not stretch: when more want a lorry than it takes, the rest wait
+        wanted = self.expected_lorry * model.scale / self.lorry_slots
+        self.lorry_slots = 1.0 if wanted <= p.lorry_capacity_persons_per_month else p.lorry_capacity_persons_per_month / wanted
+        self.expected_lorry = 0.0
+        model.level("lorry_slots_share", self.lorry_slots)
         # boats cross in calm seas: the preferred route may not be usable this month
         season = self.boat_season(model.scenario.month_of_year(t)) if boat_open else 1.0
-        usable = [preferred[LORRY], preferred[SMALL_BOAT] * season * model.home_office.fast_track_odds()]
+        usable = [preferred[LORRY] * self.lorry_slots, preferred[SMALL_BOAT] * season * model.home_office.fast_track_odds()]
         self.usable = sum(usable)
         self.choice = [u / self.usable for u in usable]
         # M4: the crossing ads multiply the boat's odds for the men they reach
@@ -279,6 +286,19 @@ class SmugglingMarket:
             - p.b_death_risk * self.expected_p_death
             + math.log(self.usable_ad_reached if ad_reached else self.usable)
         )
+
+    def expect_lorry_departure(self, p_leave: float, person) -> None:
+        """Add a person's expected lorry departure: the chance of leaving, by lorry, and paid for
+        (by the family, or fronted by a gang, M4)."""
+        age = person.age(self.model.t)
+        ad_reached = person.ads_reach(age)
+        lure = person.lure(age)
+        fronted = min(1.0, self.model.p.social_media.p_recruited_per_lure * lure) if lure > 0 else 0.0
+        household = person.household
+        short = self.price[LORRY] - min(household.savings, self.price[LORRY])
+        can_pay = short <= self.model.p.family.borrow_multiple_of_annual_income * 12.0 * household.income
+        choice = (self.choice_ad_reached if ad_reached else self.choice)[LORRY]
+        self.expected_lorry += p_leave * choice * (fronted + (1.0 - fronted) * can_pay)
 
     def choose_route(self, u: float, ad_reached: bool) -> int:
         return LORRY if u < (self.choice_ad_reached if ad_reached else self.choice)[LORRY] else SMALL_BOAT

@@ -129,6 +129,7 @@ LEVELS = (
     "price_small_boat_gbp",
     "small_boat_awareness",
     "small_boat_season",
+    "lorry_slots_share",
     "p_intercept_lorry",
     "p_intercept_small_boat",
     "perceived_p_stay",

@@ -64,6 +64,9 @@ SENTENCE_MONTHS_RANGE = (1, 240)
 # prisoners of 2012 are part-way through their sentence: the months left are uniform on
 # [0, INITIAL_SENTENCE_SPAN x median), a mean of one median (an initial condition only)
 INITIAL_SENTENCE_SPAN = 2.0
+# the adults' grant rate at which p_late_claim_per_month applies: about the initial grant rate
+# of Albanian adults in 2012-2019 (uk_asylum_albanian.csv), so the rate keeps its meaning
+LATE_CLAIM_REFERENCE_STAY = 0.25
 
 
 def _while_on(multiplier: float, switch: bool) -> float:
@@ -73,7 +76,10 @@ def _while_on(multiplier: float, switch: bool) -> float:
 
 class DestinationParams(MechanismParams):
     p_asylum_claim_adult: Probability = bounded(0, 1, "chance an adult claims asylum on arrival")
-    p_late_claim_per_month: ProbabilityPerMonth = bounded(0, 0.2, "undocumented persons who never claimed claim in the UK")
+    p_late_claim_per_month: ProbabilityPerMonth = bounded(
+        0, 0.2, "undocumented persons who never claimed claim in the UK, at a grant rate of 25%"
+    )
+    late_claim_stay_elasticity: Real = bounded(0, 5, "claims in the UK rise as the adults' grant rate to this power")
     asylum_processing_months: WholeMonths = bounded(1, 60, "shortest time from claim to initial decision")
     asylum_decisions_per_month: Persons = bounded(1, 1e6, "initial decisions the Home Office makes a month (persons); the oldest claims first")
     p_grant_adult: Probability = bounded(0, 1, "initial grant rate, adults")
@@ -264,10 +270,13 @@ class Destination(Mechanism):
     def _in_country_claims(self, ctx, t, uk):
         """Undocumented persons who never claimed may claim later (when found, or advised to):
         most Albanian claims of 2019-2021 came from people who had not arrived by boat that
-        year. Facing removal under the returns agreement, more of them claim."""
+        year. More claim when claims are granted more often (the adults' grant rate),
+        and, facing removal under the returns agreement, more claim too."""
         p, pop, out = ctx.p, ctx.pop, ctx.out
         never = uk[(pop.state[uk] == State.UNDOCUMENTED) & (pop.asylum_status[uk] == ASYLUM_NONE)]
-        rate = min(1.0, p.p_late_claim_per_month * self._agreement(ctx.params.policy, "claim"))
+        # the grant rate the Home Office applies, as lawyers and the community in the UK know it
+        pull = (p.p_grant_adult / LATE_CLAIM_REFERENCE_STAY) ** p.late_claim_stay_elasticity
+        rate = min(1.0, p.p_late_claim_per_month * pull * self._agreement(ctx.params.policy, "claim"))
         claim = never[self._draw(ctx, "late_claim", t, never, rate)]
         pop.state[claim] = State.ASYLUM_PENDING
         pop.asylum_status[claim] = ASYLUM_PENDING

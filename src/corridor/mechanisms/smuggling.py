@@ -52,6 +52,9 @@ class SmugglingParams(MechanismParams):
     small_boat_awareness_initial: Share = bounded(1e-6, 1, "share of would-be migrants who know of the boats when they open")
     small_boat_awareness_growth_per_month: Real = bounded(0, 2, "logistic growth of that share by word of mouth")
     ads_awareness_multiplier: Real = bounded(0, 20, "extra awareness growth per unit ad reach")
+    lorry_capacity_persons_per_month: Persons = bounded(
+        1, 100_000, "crossings by lorry smugglers can arrange in a month: drivers and hiding places do not stretch"
+    )
     lorry_p_intercept: Probability = bounded(0, 0.95)
     small_boat_p_intercept: Probability = bounded(0, 0.95)
     lorry_p_death: Probability = bounded(0, 0.2)
@@ -112,6 +115,7 @@ class Smuggling(Mechanism):
         *(Output(f"price_{r}_gbp", LEVEL, "GBP", f"price of a crossing by {r.replace('_', ' ')}") for r in ROUTES),
         Output("small_boat_awareness", LEVEL, "share", "share of would-be migrants who know of the boat route"),
         Output("small_boat_season", LEVEL, "share", "chance that a boat can cross this month, relative to the best month"),
+        Output("lorry_slots_share", LEVEL, "share", "share of would-be lorry leavers who find a place this month"),
         *(
             Output(f"expected_arrivals_{r}", FLOW, "persons", f"arrivals by {r.replace('_', ' ')}, expected given the month's state")
             for r in ROUTES
@@ -136,6 +140,7 @@ class Smuggling(Mechanism):
         self.awareness = np.array([1.0, 0.0])
         self.usable = self.usable_ad_reached = 1.0
         self.preferred = np.array([1.0, 0.0])
+        self.lorry_slots = 1.0
         self.in_transit = np.empty(0, dtype=np.int64)
 
     def _enforcement(self, ctx):
@@ -169,7 +174,8 @@ class Smuggling(Mechanism):
         # so in winter fewer leave and a few of those who do take a lorry instead; the ads raise the
         # boat's weight for the men they reach
         self.preferred = self._choice_probabilities(p, price, boat_open)
-        usable = self.preferred * np.array([1.0, season * self._fast_track_odds(ctx)])
+        self.lorry_slots = self._lorry_slots(ctx)
+        usable = self.preferred * np.array([self.lorry_slots, season * self._fast_track_odds(ctx)])
         ad_reached = usable * np.array([1.0, shared.ads_boat_odds])
         self.usable, self.usable_ad_reached = float(usable.sum()), float(ad_reached.sum())
         shared.route_choice = usable / self.usable
@@ -180,6 +186,17 @@ class Smuggling(Mechanism):
             out.set(f"price_{name}_gbp", price[r])
             out.set(f"p_intercept_{name}", self.p_intercept[r])
         out.set("small_boat_awareness", self.awareness[BOAT] if boat_open else 0.0)
+        out.set("lorry_slots_share", self.lorry_slots)
+
+    def _lorry_slots(self, ctx) -> float:
+        """The share of would-be lorry leavers who find a place this month. The lorry route's
+        capacity does not stretch with demand (drivers willing to hide people, places in the
+        load), so when more want a lorry than it can take, the rest wait at origin: they
+        leave later, or by boat once they know of it. Demand is last month's expected lorry
+        departures (smooth at any agent scale) grossed up by last month's share."""
+        wanted = self.expected_in_transit[LORRY] * ctx.scale / self.lorry_slots
+        capacity = ctx.p.lorry_capacity_persons_per_month
+        return 1.0 if wanted <= capacity else capacity / wanted
 
     @staticmethod
     def _fast_track_odds(ctx) -> float:
