@@ -60,7 +60,7 @@ def test_parameter_recovery_known_values_fall_in_the_90_percent_interval(tmp_pat
 
 def test_the_likelihood_kernel_prefers_the_values_that_made_the_data():
     problem, truth = _synthetic_problem(agents=2000)
-    far = {**truth, "family.base_logit_per_month": -9.6}
+    far = {**truth, "family.base_logit_per_month": -10.3}
 
     def mean_log_likelihood(params):
         runs = [problem.expected(problem.simulate(params, seed), params) for seed in (7, 8)]
@@ -171,13 +171,13 @@ def test_fresh_runs_tell_a_lucky_particle_from_one_that_fits():
     from corridor.calibration import point_estimate, recheck_point_estimate
 
     problem, truth = _synthetic_problem(agents=2000)
-    far = {**truth, "family.base_logit_per_month": -9.6}
+    far = {**truth, "family.base_logit_per_month": -10.3}
     posterior = pd.DataFrame([far, far, truth], index=[10, 11, 12])  # repeated states, as a tempered SMC leaves them
     posterior["log_posterior"] = [0.0, 0.0, -1000.0]  # the far particle's own run was the luckier
     posterior["weight"] = 1 / 3
-    assert point_estimate(posterior)["family.base_logit_per_month"] == -9.6
+    assert point_estimate(posterior)["family.base_logit_per_month"] == -10.3
     checked = recheck_point_estimate(posterior, problem, top=2, seeds=2)
     assert [c["particle"] for c in checked["candidates"]] == [10, 12]  # distinct states, by admitted posterior
-    assert checked["particle"] == 12 and checked["values"]["family.base_logit_per_month"] == -8.9
+    assert checked["particle"] == 12 and checked["values"]["family.base_logit_per_month"] == -9.6
     lucky, fits = checked["candidates"]
     assert lucky["mean_log_likelihood"] < fits["mean_log_likelihood"]
