@@ -61,14 +61,17 @@ class Household:
         """What the family can pay for a crossing: savings plus what it can borrow."""
         return self.savings + borrow_multiple * 12.0 * self.income
 
+    def can_pay(self, price: float, borrow_multiple: float) -> bool:
+        """Whether savings and what the family can borrow cover a crossing at this price."""
+        return price - min(self.savings, price) <= borrow_multiple * 12.0 * self.income
+
     def pay_for_crossing(self, price: float, borrow_multiple: float) -> float | None:
         """Pay from savings and borrow the rest; the debt the leaver carries, or None if unaffordable."""
-        paid = min(self.savings, price)
-        short = price - paid
-        if short > borrow_multiple * 12.0 * self.income:
+        if not self.can_pay(price, borrow_multiple):
             return None
+        paid = min(self.savings, price)
         self.savings -= paid
-        return short
+        return price - paid
 
     def end_month(self, savings_rate: float) -> float:
         """Save what came in this month; returns the money the neighbours saw (remittances and proceeds)."""
@@ -171,7 +174,7 @@ class PersonAgent(Agent):
             return
         p = self.leave_probability(t, age_months // 12)
         if p > 0.0:
-            model.smuggling.expect_lorry_departure(p, self)
+            model.smuggling.expect_lorry_departure(p, self, age_months // 12)
         if p > 0.0 and self.chance(p):
             model.leavers.append(self)
 
@@ -232,6 +235,10 @@ class PersonAgent(Agent):
         s = self.model.p.social_media
         return self.male and s.ads_min_age <= age <= s.lure_max_age
 
+    def fronting_chance(self, lure: float) -> float:
+        """M4: the chance that a gang fronts this person's crossing, given the lure reaching them."""
+        return min(1.0, self.model.p.social_media.p_recruited_per_lure * lure)
+
     def lure(self, age: int) -> float:
         climate = self.model.climate
         return climate.display_lure * self.display_reaches(age) + climate.ads_lure * self.ads_reach(age)
@@ -242,7 +249,7 @@ class PersonAgent(Agent):
         market = model.smuggling
         age = self.age(t)
         lure = self.lure(age)
-        fronted = lure > 0 and self.chance(min(1.0, model.p.social_media.p_recruited_per_lure * lure))
+        fronted = lure > 0 and self.chance(self.fronting_chance(lure))
         route = market.choose_route(model.random.random(), self.ads_reach(age))
         price = market.price[route]
         if fronted:

@@ -287,17 +287,12 @@ class SmugglingMarket:
             + math.log(self.usable_ad_reached if ad_reached else self.usable)
         )
 
-    def expect_lorry_departure(self, p_leave: float, person) -> None:
+    def expect_lorry_departure(self, p_leave: float, person, age: int) -> None:
         """Add a person's expected lorry departure: the chance of leaving, by lorry, and paid for
         (by the family, or fronted by a gang, M4)."""
-        age = person.age(self.model.t)
-        ad_reached = person.ads_reach(age)
-        lure = person.lure(age)
-        fronted = min(1.0, self.model.p.social_media.p_recruited_per_lure * lure) if lure > 0 else 0.0
-        household = person.household
-        short = self.price[LORRY] - min(household.savings, self.price[LORRY])
-        can_pay = short <= self.model.p.family.borrow_multiple_of_annual_income * 12.0 * household.income
-        choice = (self.choice_ad_reached if ad_reached else self.choice)[LORRY]
+        fronted = person.fronting_chance(person.lure(age))
+        can_pay = person.household.can_pay(self.price[LORRY], self.model.p.family.borrow_multiple_of_annual_income)
+        choice = (self.choice_ad_reached if person.ads_reach(age) else self.choice)[LORRY]
         self.expected_lorry += p_leave * choice * (fronted + (1.0 - fronted) * can_pay)
 
     def choose_route(self, u: float, ad_reached: bool) -> int:
