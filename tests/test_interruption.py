@@ -184,7 +184,10 @@ def _interrupt_when(proc, ready, timeout=240):
 
 def test_ctrl_c_stops_a_run_with_one_line_and_exit_130(short, tmp_path):
     out = tmp_path / "out"
-    proc = corridor_process(*_run_args(short, out, seed=5, agents=20_000), start_new_session=True)
+    # held once the folder is claimed, so the Ctrl-C lands while it works on any machine (unheld,
+    # a clean clone's run once finished between the lock seen and the signal: exit -2 at shutdown)
+    args = _run_args(short, out, seed=5, agents=20_000)
+    proc = corridor_process(*args, env={PAUSE_ENV: "run:simulate"}, start_new_session=True)
     code, _, err = _interrupt_when(proc, lambda: (tmp_path / ".out.lock").exists())
     assert code == 130 and err.strip().count("\n") == 0 and err.startswith("interrupted"), err
     assert "nothing was written" in err and os.listdir(tmp_path) == []

@@ -131,11 +131,12 @@ def run(
     json_file: JsonOpt = None,
 ) -> None:
     """Run a scenario and write DIR/series.parquet and DIR/manifest.json."""
-    from corridor.folders import claim
+    from corridor.folders import checkpoint, claim
     from corridor.scenario import load_scenario
 
     sc = load_scenario(scenario)
     with claim(out) as target:  # refused here, before the simulation, if it cannot be written
+        checkpoint("run:simulate")
         results = _simulate(sc, agents, seed, record_events=life_events, threads=threads)
         results.write(target)
     title = f"{sc.name}: {sc.start}..{sc.end}, {agents:,} agents, seed {seed}"
