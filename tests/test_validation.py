@@ -120,3 +120,34 @@ def test_cli_validate_in_sample_writes_both_blocks(tmp_path):
     result = json.loads(out.read_text())
     assert result["fit_until"] == 2023 and result["from_year"] == 2024
     assert set(result["in_sample"]["series"]) <= set(load_observed())
+
+
+def test_series_copied_into_the_scenario_are_scored_apart_from_forecasts():
+    """A band around an input read from the record is no forecast: the headline pools predicted series."""
+    observed = load_observed()
+    inputs = {n for n, m in load_mapping().series.items() if m.scenario_input}
+    assert {"asylum_initial_grant_rate", "asylum_initial_grant_rate_quarterly", "unemployment_rate_albania"} <= inputs
+    obs = _observables(observed, 3.0)
+    exact = _observables({n: observed[n] for n in inputs}, 1.0)
+    obs = pd.concat([obs[~obs["series"].isin(inputs)], exact])
+    result = validate(obs, from_year=2021, observed=observed, fit_until=2020)
+    assert result["overall"]["coverage90"] == 0.0  # every predicted series is biased
+    assert result["overall_scenario_inputs"]["coverage90"] == 1.0
+    n_inputs = sum(result["series"][n]["n"] for n in inputs)
+    assert result["overall"]["n"] + n_inputs == result["overall_all_series"]["n"]
+    assert all(result["series"][n]["scenario_input"] for n in inputs)
+
+
+def test_the_grant_rate_series_are_what_the_scenario_sets():
+    """The scenario_input flag of the grant rates holds: each period's adults' rate is the record's."""
+    from corridor.scenario import load_scenario
+
+    events = {e.id: e for e in load_scenario("albania-uk").events}
+    for name in ("asylum_initial_grant_rate", "asylum_initial_grant_rate_quarterly"):
+        s = load_observed([name])[name]
+        for period, value in zip(s.periods, s.values, strict=True):
+            event = events.get(f"grant-rate-{period.lower()}")
+            if event is None:  # the yearly 2023 rate: the quarterly events set it
+                assert name == "asylum_initial_grant_rate" and period == "2023"
+                continue
+            assert event.set["destination.p_grant_adult"] == pytest.approx(value / 100, abs=1e-3)

@@ -448,7 +448,7 @@ class PersonAgent(Agent):
                 z = model.random.gauss(0.0, 1.0)
                 months = min(max(math.exp(math.log(d.sentence_median_months) + d.sentence_sigma * z), 1.0), 240.0)
                 self.state = IN_PRISON
-                self.due_month = t + round(months)
+                self.due_month = t + max(1, round(months * d.custody_share_of_sentence))  # custodial part
                 model.count("convictions")
                 model.count("prison_receptions")
             else:
@@ -457,7 +457,7 @@ class PersonAgent(Agent):
             self.refer(d.p_refer_undocumented_per_month * model.home_office.agreement("referral"))
 
     def release(self, t: int) -> None:
-        """M8: at the end of the sentence, most foreign offenders are removed."""
+        """M8: at the end of the custodial part of the sentence, most foreign offenders are removed."""
         if self.state != IN_PRISON or self.due_month > t:
             return
         self.state = UNDOCUMENTED

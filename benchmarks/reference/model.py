@@ -176,8 +176,9 @@ class CorridorModel(mesa.Model):
             if person.state == AT_ORIGIN and 18 <= person.age(0) < 65:
                 young = person.age(0) < 30
                 person.employed = self.random.random() >= self.economy.initial_unemployment(person.region, young)
-            elif person.state == IN_PRISON:  # the prisoners of 2012 are part-way through their sentences
-                person.due_month = 1 + int(self.random.random() * INITIAL_SENTENCE_SPAN * d.sentence_median_months)
+            elif person.state == IN_PRISON:  # the prisoners of 2012 are part-way through their custody
+                custody = d.sentence_median_months * d.custody_share_of_sentence
+                person.due_month = 1 + int(self.random.random() * INITIAL_SENTENCE_SPAN * custody)
 
     def _populate(self, n_agents: int, seed: int) -> None:
         """The 2012 population and diaspora, in distribution as the engine's (same builder); births to come."""

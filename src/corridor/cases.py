@@ -16,9 +16,10 @@ where it cannot:
 - price paid: the route's price in the departure month (``price_<route>_gbp``
   of series.parquet, the price the engine charged that month); ``price_gbp`` when present;
 - debt: only from a ``debt_gbp`` column; otherwise reported as not recorded;
-- sentence: ``sentence_months`` when present; otherwise the months served, which
-  equal the sentence in the model (release at the sentence's end), and a lower
-  bound for persons still in prison when the run ends;
+- sentence: ``sentence_months`` when present (the court's sentence; the engine
+  records it at entry to prison); otherwise the months in custody, which are the
+  custodial share of the sentence (``destination.custody_share_of_sentence``, half
+  by default), and a lower bound for persons still in prison when the run ends;
 - removal: any return from the UK to Albania (the log does not tell removal from
   voluntary return unless it has a ``removal_kind`` column).
 """
@@ -101,7 +102,7 @@ def load_case_data(folder: str | Path) -> CaseData:
     if "debt_gbp" not in events.columns:
         data.notes.append("debt: not recorded in life_events.parquet (the engine does not log it yet)")
     if "sentence_months" not in events.columns:
-        data.notes.append("sentence: months served (equal to the sentence in the model; a lower bound while still in prison)")
+        data.notes.append("sentence: months in custody (the custodial share of the sentence; a lower bound while still in prison)")
     if "removal_kind" not in events.columns:
         data.notes.append("removal: any return from the UK (enforced removal and voluntary return are not told apart)")
     return data

@@ -188,10 +188,13 @@ def validation_frame(result: dict):
     """The validation table (per series and overall) as display rows."""
     import pandas as pd
 
-    rows = [[n, s["n"], f"{s['coverage50']:.2f}", f"{s['coverage90']:.2f}", f"{s['mase']:.2f}"] for n, s in result["series"].items()]
+    rows = [
+        [n + (" (scenario input)" if s.get("scenario_input") else ""), s["n"], f"{s['coverage50']:.2f}", f"{s['coverage90']:.2f}", f"{s['mase']:.2f}"]
+        for n, s in result["series"].items()
+    ]
     o = result["overall"]
     if o["n"]:
-        rows.append(["overall", o["n"], f"{o['coverage50']:.2f}", f"{o['coverage90']:.2f}", f"{o['mase_mean_over_series']:.2f}"])
+        rows.append(["overall (predicted series)", o["n"], f"{o['coverage50']:.2f}", f"{o['coverage90']:.2f}", f"{o['mase_mean_over_series']:.2f}"])
     return pd.DataFrame(rows, columns=["series", "n", "cover 50%", "cover 90%", "MASE"])
 
 
@@ -359,7 +362,7 @@ CASE_COLUMNS = {
     "prison": ("YYYY-MM", "month of the first conviction (arrest and prison)", "-"),
     "months_to_prison": ("months", "from the last arrival to that conviction", "-"),
     "age_at_prison": ("years", "age at that conviction", "-"),
-    "sentence_months": ("months", "sentence (months served; a lower bound when sentence_complete is false)", "-"),
+    "sentence_months": ("months", "the court's sentence (months in custody where the log lacks it: a lower bound when sentence_complete is false)", "-"),
     "removed": ("YYYY-MM", "month of the first return from the UK to Albania", "-"),
     "region": ("region", "origin region", "-"),
 }

@@ -243,9 +243,13 @@ class Simulation:
             "region": pop.region[changed],
             "debt_gbp": pop.debt_gbp[changed],
             "price_gbp": np.where(departed, self.shared.route_price_gbp[np.maximum(route, 0)], np.nan).astype(np.float32),
-            "sentence_months": np.where(jailed, pop.due_month[changed] - t, -1).astype(np.int16),
+            "sentence_months": np.where(jailed, self._sentence_months(pop.due_month[changed] - t), -1).astype(np.int16),
             "return_kind": np.where(returned, pop.return_kind[changed], 0).astype(np.int8),
         })  # fmt: skip
+
+    def _sentence_months(self, custody_months: np.ndarray) -> np.ndarray:
+        """The court's sentence, from the months a prisoner will spend in custody (M8 releases at a share of it)."""
+        return np.round(custody_months / self.params["destination"].custody_share_of_sentence)
 
     def results(self) -> Results:
         return Results.from_simulation(self)

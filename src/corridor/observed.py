@@ -291,6 +291,9 @@ class SeriesMap(BaseModel):
     fit: bool
     not_fitted_periods: list[str] = []
     reason: str = ""
+    # the scenario's inputs that copy this series (e.g. events setting the grant rate to its values):
+    # its out-of-sample points are then no forecast, and validation scores them apart
+    scenario_input: str = ""
 
     @model_validator(mode="after")
     def _consistent(self) -> SeriesMap:
@@ -302,6 +305,8 @@ class SeriesMap(BaseModel):
             raise ValueError("`reason` says why a series or some periods are not fitted; this series is fitted")
         for p in self.not_fitted_periods:
             parse_period(p)
+        if self.scenario_input.strip() and self.fit:
+            raise ValueError("a series the scenario's inputs copy (`scenario_input`) tests nothing when fitted: set fit: false")
         if self.noise.family == "beta" and self.aggregate not in ("ratio", "mean"):
             raise ValueError("a beta noise is for shares and rates (aggregate ratio or mean)")
         return self

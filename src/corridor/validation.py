@@ -9,6 +9,11 @@ fitted points inside it (in sample):
 
 - **coverage** of the central 50% and 90% predictive intervals: the share of
   observations inside them (a calibrated forecast covers about 0.5 and 0.9);
+  pooled over the series the model predicts (``overall``); series that the
+  scenario's inputs copy (mapping.yaml ``scenario_input``: the grant rates set by
+  events, the unemployment trend read off its series) are pooled apart
+  (``overall_scenario_inputs``), since their out-of-sample points are read into
+  the run, and ``overall_all_series`` pools everything;
 - **CRPS**, the continuous ranked probability score of the predictive sample,
   E|X - y| - E|X - X'| / 2, in the units of the series (lower is better; it
   rewards sharpness and calibration at once). It is this module's own vectorised
@@ -91,13 +96,21 @@ def predictive_table(observables: pd.DataFrame, observed: dict[str, ObservedSeri
     return table
 
 
-def score(points: pd.DataFrame, observed: dict[str, ObservedSeries], fitted: dict[str, bool]) -> dict:
-    """Per series and overall: coverage, CRPS and MASE of a set of predictive points."""
+def score(
+    points: pd.DataFrame, observed: dict[str, ObservedSeries], fitted: dict[str, bool], inputs: frozenset[str] = frozenset()
+) -> dict:
+    """Per series and overall: coverage, CRPS and MASE of a set of predictive points.
+
+    ``overall`` pools the series the model predicts; the series that the scenario's
+    inputs copy (``inputs``: mapping.yaml ``scenario_input``) are pooled apart, since
+    a band around an input read from the record is no forecast of it, and
+    ``overall_all_series`` pools everything."""
     per_series = {}
     for name, grp in points.groupby("series", sort=False):
         scale = naive_scale(observed[name])
         per_series[name] = {
             "fitted": bool(fitted.get(name, False)),
+            "scenario_input": name in inputs,
             "n": int(len(grp)),
             "coverage50": float(grp["in50"].mean()),
             "coverage90": float(grp["in90"].mean()),
@@ -123,8 +136,10 @@ def score(points: pd.DataFrame, observed: dict[str, ObservedSeries], fitted: dic
         }
 
     return {
-        "overall": pooled(list(per_series)),
+        "overall": pooled([n for n in per_series if n not in inputs]),
         "overall_fitted": pooled([n for n, s in per_series.items() if s["fitted"]]),
+        "overall_scenario_inputs": pooled([n for n in per_series if n in inputs]),
+        "overall_all_series": pooled(list(per_series)),
         "series": per_series,
     }
 
@@ -143,9 +158,10 @@ def validate(
     observed = observed or load_observed()
     mapping = load_mapping()
     fitted = {n: mapping.series[n].fit for n in observed}
+    inputs = frozenset(n for n in observed if mapping.series[n].scenario_input.strip())
     table = predictive_table(observables, observed)
     result = {"from_year": from_year, "fit_until": fit_until, "uncertainty": UNCERTAINTY}
-    result.update(score(table[table["year"] >= from_year], observed, fitted))
+    result.update(score(table[table["year"] >= from_year], observed, fitted, inputs))
     if fit_until is not None:
         excluded = {n: set(mapping.series[n].not_fitted_periods) for n in observed}
         inside = table[
@@ -153,7 +169,7 @@ def validate(
             & table["year"].between(first_year, fit_until)
             & ~table.apply(lambda r: r["period"] in excluded[r["series"]], axis=1)
         ]
-        result["in_sample"] = score(inside, observed, fitted)
+        result["in_sample"] = score(inside, observed, fitted, inputs)
     result["surge"] = surge_check(table)
     result["enforced_returns_2023"] = ratio_check(table, "returns_enforced", "2023", 1.5)
     result["components"] = component_checks(table)
@@ -246,12 +262,16 @@ def _table(title: str, block: dict, console) -> None:
         table.add_column(col, justify="left" if col == "series" else "right", no_wrap=col == "series")
     for name, s in block["series"].items():
         table.add_row(
-            name, "yes" if s["fitted"] else "no", str(s["n"]), f"{s['coverage50']:.2f}", f"{s['coverage90']:.2f}",
+            name + (" (input)" if s.get("scenario_input") else ""), "yes" if s["fitted"] else "no", str(s["n"]), f"{s['coverage50']:.2f}", f"{s['coverage90']:.2f}",
             f"{s['crps']:,.4g}", f"{s['crps_scaled']:.2f}", f"{s['mase']:.2f}",
         )  # fmt: skip
-    for label, key in (("all series", "overall"), ("fitted series", "overall_fitted")):
-        o = block[key]
-        if o["n"]:
+    pools = (
+        ("predicted series", "overall"), ("fitted series", "overall_fitted"),
+        ("scenario inputs (no forecast)", "overall_scenario_inputs"), ("every series", "overall_all_series"),
+    )  # fmt: skip
+    for label, key in pools:
+        o = block.get(key)
+        if o and o["n"]:
             table.add_row(
                 label, "", str(o["n"]), f"{o['coverage50']:.2f}", f"{o['coverage90']:.2f}", "",
                 f"{o['crps_scaled_mean_over_series']:.2f}", f"{o['mase_mean_over_series']:.2f}",

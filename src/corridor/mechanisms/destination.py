@@ -61,8 +61,8 @@ ADULT_AGE = 18
 # sentences are drawn log-normal; the longest kept is 20 years (the tail beyond holds almost
 # nothing at the spreads allowed, and due months are stored as 16-bit integers)
 SENTENCE_MONTHS_RANGE = (1, 240)
-# prisoners of 2012 are part-way through their sentence: the months left are uniform on
-# [0, INITIAL_SENTENCE_SPAN x median), a mean of one median (an initial condition only)
+# prisoners of 2012 are part-way through their time in custody: the months left are uniform on
+# [0, INITIAL_SENTENCE_SPAN x median custody), a mean of one median (an initial condition only)
 INITIAL_SENTENCE_SPAN = 2.0
 # the adults' grant rate at which p_late_claim_per_month applies: about the initial grant rate
 # of Albanian adults in 2012-2019 (uk_asylum_albanian.csv), so the rate keeps its meaning
@@ -98,6 +98,7 @@ class DestinationParams(MechanismParams):
     p_conviction_if_referred: Probability = bounded(0, 1, "statutory defence for trafficking victims")
     sentence_median_months: Months = bounded(1, 240)
     sentence_sigma: Real = bounded(0, 3, "log-normal spread of sentences")
+    custody_share_of_sentence: Probability = bounded(0.05, 1, "share of a sentence served in custody before release or removal")
     p_removal_on_release: Probability = bounded(0, 1)
     removal_rate_refused_per_month: ProbabilityPerMonth = bounded(0, 1)
     removal_rate_undocumented_per_month: ProbabilityPerMonth = bounded(0, 1)
@@ -161,7 +162,8 @@ class Destination(Mechanism):
         ctx.shared.uk_persons = self.uk
         pop.asylum_status[pop.state == State.LEGAL_RESIDENT] = ASYLUM_GRANTED
         prisoners = np.flatnonzero(pop.state == State.IN_PRISON)
-        left = ctx.streams.uniform("initial_sentence", 0, prisoners) * INITIAL_SENTENCE_SPAN * p.sentence_median_months
+        custody = p.sentence_median_months * p.custody_share_of_sentence
+        left = ctx.streams.uniform("initial_sentence", 0, prisoners) * INITIAL_SENTENCE_SPAN * custody
         pop.due_month[prisoners] = 1 + left.astype(np.int16)
 
     def decision_terms(self, ctx, t, persons, logit):
@@ -354,7 +356,8 @@ class Destination(Mechanism):
         z = ctx.streams.normal("sentence", t, convicted)
         months = np.clip(np.exp(np.log(p.sentence_median_months) + p.sentence_sigma * z), *SENTENCE_MONTHS_RANGE)
         pop.state[convicted] = State.IN_PRISON
-        pop.due_month[convicted] = t + np.round(months).astype(np.int16)
+        # release (or removal) comes after the custodial part of the sentence, at least a month
+        pop.due_month[convicted] = t + np.maximum(1, np.round(months * p.custody_share_of_sentence)).astype(np.int16)
         pop.state[arrested[~convict]] = State.UNDOCUMENTED
         out.add("convictions", convicted.size)
         out.add("prison_receptions", convicted.size)
