@@ -208,6 +208,17 @@ def test_offenders_serve_the_custodial_part_of_their_sentence_then_leave():
     assert np.median(half_sentences) == pytest.approx(np.median(full_sentences), rel=0.35)
 
 
+def test_a_removal_slowdown_spares_offenders(baseline):
+    """M8/M11: the slowdown of 2019-2022 (a lever, docs/experiments/removal-slowdown) cuts removals
+    of refused and undocumented persons, not those of offenders on release."""
+    slow = simulate("albania-uk", overrides=(("policy.removal_slowdown", True), ("policy.removal_slowdown_multiplier", 0.1)))
+    early = {"since": "2012-01", "until": "2018-12"}  # before the agreement's fast track and multipliers
+    others = lambda r: total(r, "removals", **early) - total(r, "removals_offenders", **early)  # noqa: E731
+    assert others(baseline) > 2_000  # persons: enough removals at the test size for the ratio to mean something
+    assert others(slow) < 0.3 * others(baseline)
+    assert total(slow, "removals_offenders", **early) > 0.8 * total(baseline, "removals_offenders", **early)
+
+
 def test_the_2022_surge_and_2023_fall_of_boat_arrivals(baseline):
     year = lambda y: total(baseline, "arrivals_small_boat", f"{y}-01", f"{y}-12")  # noqa: E731
     assert year(2022) > 3 * year(2020)

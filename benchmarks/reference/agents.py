@@ -476,6 +476,7 @@ class PersonAgent(Agent):
                 if self.asylum == ASYLUM_REFUSED
                 else d.removal_rate_undocumented_per_month
             )
+            rate *= model.home_office.removal_slowdown()
             if self.chance(min(1.0, rate * model.home_office.agreement("removal"))) and not self.referred:
                 self.leave_uk("removals")
                 return

@@ -365,6 +365,11 @@ class HomeOffice:
         pol = self.model.p.policy
         return 1.0 + (getattr(pol, f"returns_agreement_{what}_multiplier") - 1.0) * pol.returns_agreement
 
+    def removal_slowdown(self) -> float:
+        """The slowdown's multiplier on removals of refused and undocumented persons (1 while it is off)."""
+        pol = self.model.p.policy
+        return 1.0 + (pol.removal_slowdown_multiplier - 1.0) * pol.removal_slowdown
+
     def record_decision(self, granted: bool) -> None:
         self.decisions += 1
         self.model.count("asylum_grants" if granted else "asylum_refusals")

@@ -389,6 +389,8 @@ class Destination(Mechanism):
         refused = pop.asylum_status[undocumented] == ASYLUM_REFUSED
         rate = np.where(refused, p.removal_rate_refused_per_month, p.removal_rate_undocumented_per_month)
         policy = ctx.params.policy
+        # a slowdown of removals other than offenders' (2019-2022: the Windrush review, then Covid-19)
+        rate = rate * _while_on(policy.removal_slowdown_multiplier, policy.removal_slowdown)
         go = self._draw(ctx, "removal", t, undocumented, np.minimum(1.0, rate * self._agreement(policy, "removal")))
         go &= ~pop.referred[undocumented]
         self._remove(ctx, undocumented[go], "removals", "enforced")
