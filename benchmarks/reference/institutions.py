@@ -14,6 +14,11 @@ from corridor.units import REGION_INDEX
 N_REGIONS = 3
 
 
+def while_on(multiplier: float, switch: bool) -> float:
+    """A policy lever's multiplier while its switch is on, 1 while it is off."""
+    return 1.0 + (multiplier - 1.0) * switch
+
+
 class Mortality:
     """Deaths from other causes: a Gompertz hazard a * exp(b * age) per year."""
 
@@ -350,7 +355,7 @@ class HomeOffice:
         """The claims decided this month: the oldest due, as many as the month's capacity."""
         model = self.model
         pol = model.p.policy
-        clearance = 1.0 + (pol.backlog_clearance_multiplier - 1.0) * pol.backlog_clearance
+        clearance = while_on(pol.backlog_clearance_multiplier, pol.backlog_clearance)
         agents = model.p.destination.asylum_decisions_per_month * clearance / model.scale
         capacity = int(agents) + (model.random.random() < agents - int(agents))
         due = sorted(
@@ -363,12 +368,12 @@ class HomeOffice:
     def agreement(self, what: str) -> float:
         """The returns agreement's multiplier on removals, voluntary returns or referrals."""
         pol = self.model.p.policy
-        return 1.0 + (getattr(pol, f"returns_agreement_{what}_multiplier") - 1.0) * pol.returns_agreement
+        return while_on(getattr(pol, f"returns_agreement_{what}_multiplier"), pol.returns_agreement)
 
     def removal_slowdown(self) -> float:
         """The slowdown's multiplier on removals of refused and undocumented persons (1 while it is off)."""
         pol = self.model.p.policy
-        return 1.0 + (pol.removal_slowdown_multiplier - 1.0) * pol.removal_slowdown
+        return while_on(pol.removal_slowdown_multiplier, pol.removal_slowdown)
 
     def record_decision(self, granted: bool) -> None:
         self.decisions += 1

@@ -45,6 +45,7 @@ from benchmarks.reference.institutions import (
     Mortality,
     OriginEconomy,
     SmugglingMarket,
+    while_on,
 )
 from corridor.mechanisms.destination import INITIAL_SENTENCE_SPAN
 from corridor.population import build_population
@@ -304,7 +305,7 @@ class CorridorModel(mesa.Model):
         amount = r.remittance_gbp_month + (
             r.december_extra_gbp if self.scenario.month_label(t).endswith("-12") else 0.0
         )
-        amnesty = 1.0 + (pol.amnesty_repatriation_multiplier - 1.0) * pol.fiscal_amnesty
+        amnesty = while_on(pol.amnesty_repatriation_multiplier, pol.fiscal_amnesty)
         proceeds = (
             r.criminal_proceeds_repatriated_gbp_month * amnesty * (1.0 - pol.amnesty_tax_rate * pol.fiscal_amnesty)
         )

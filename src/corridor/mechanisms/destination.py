@@ -39,7 +39,7 @@ from corridor.mechanisms.base import (
     Provides,
     Reads,
 )
-from corridor.mechanisms.policy import fast_track_share
+from corridor.mechanisms.policy import fast_track_share, while_on
 from corridor.states import (
     ASYLUM_GRANTED,
     ASYLUM_NONE,
@@ -67,11 +67,6 @@ INITIAL_SENTENCE_SPAN = 2.0
 # the adults' grant rate at which p_late_claim_per_month applies: about the initial grant rate
 # of Albanian adults in 2012-2019 (uk_asylum_albanian.csv), so the rate keeps its meaning
 LATE_CLAIM_REFERENCE_STAY = 0.25
-
-
-def _while_on(multiplier: float, switch: bool) -> float:
-    """A policy's multiplier while its switch is on, 1 while it is off."""
-    return 1.0 + (multiplier - 1.0) * switch
 
 
 class DestinationParams(MechanismParams):
@@ -291,7 +286,7 @@ class Destination(Mechanism):
         multiplied while a backlog clearance runs), rounded at random so that small capacities
         keep their mean at any agent scale."""
         policy = ctx.params.policy
-        clearance = _while_on(policy.backlog_clearance_multiplier, policy.backlog_clearance)
+        clearance = while_on(policy.backlog_clearance_multiplier, policy.backlog_clearance)
         agents = ctx.p.asylum_decisions_per_month * clearance / ctx.scale
         whole = int(agents)
         return whole + int(ctx.streams.uniform_all("decision_capacity", t, 1)[0] < agents - whole)
@@ -381,7 +376,7 @@ class Destination(Mechanism):
     @staticmethod
     def _agreement(policy, what: str) -> float:
         """The returns agreement's multiplier on removals, voluntary returns, claims or referrals (1 without it)."""
-        return _while_on(getattr(policy, f"returns_agreement_{what}_multiplier"), policy.returns_agreement)
+        return while_on(getattr(policy, f"returns_agreement_{what}_multiplier"), policy.returns_agreement)
 
     def _removals(self, ctx, t, uk):
         p, pop = ctx.p, ctx.pop
@@ -389,9 +384,10 @@ class Destination(Mechanism):
         refused = pop.asylum_status[undocumented] == ASYLUM_REFUSED
         rate = np.where(refused, p.removal_rate_refused_per_month, p.removal_rate_undocumented_per_month)
         policy = ctx.params.policy
-        # a slowdown of removals other than offenders' (2019-2022: the Windrush review, then Covid-19)
-        rate = rate * _while_on(policy.removal_slowdown_multiplier, policy.removal_slowdown)
-        go = self._draw(ctx, "removal", t, undocumented, np.minimum(1.0, rate * self._agreement(policy, "removal")))
+        # the agreement's lever, and a slowdown of removals other than offenders' (2019-2022 in
+        # docs/experiments/removal-slowdown: the Windrush review, then Covid-19)
+        m = self._agreement(policy, "removal") * while_on(policy.removal_slowdown_multiplier, policy.removal_slowdown)
+        go = self._draw(ctx, "removal", t, undocumented, np.minimum(1.0, rate * m))
         go &= ~pop.referred[undocumented]
         self._remove(ctx, undocumented[go], "removals", "enforced")
         # undocumented persons go home more often under the agreement (assisted returns, no prospect

@@ -66,6 +66,11 @@ class PolicyParams(MechanismParams):
     amnesty_tax_rate: Share = bounded(0, 1)
 
 
+def while_on(multiplier: float, switch: bool) -> float:
+    """A policy lever's multiplier while its switch is on, 1 while it is off."""
+    return 1.0 + (multiplier - 1.0) * switch
+
+
 def fast_track_share(policy: PolicyParams) -> float:
     """Share of new adult claimants arriving by small boat removed on the returns agreement's
     fast track (0 without it): read by the removals (M8) and the route choice (M6)."""

@@ -15,6 +15,7 @@ crossing (M5).
 import numpy as np
 
 from corridor.mechanisms.base import FLOW, Mechanism, MechanismParams, Output, PersonArrays, Phase, Provides, Reads
+from corridor.mechanisms.policy import while_on
 from corridor.states import IS_IN_UK, REGIONS, State
 from corridor.units import GBP, GBPPerMonth, Probability, Share, bounded
 
@@ -72,7 +73,7 @@ class Remittances(Mechanism):
         senders = uk[ctx.streams.uniform("send", t, uk) < p_send]
         amount = p.remittance_gbp_month + (p.december_extra_gbp if ctx.scenario.month_of_year(t) == DECEMBER else 0.0)
         workers = uk[state == State.CRIMINAL_EXPLOITATION]
-        amnesty = 1.0 + (policy.amnesty_repatriation_multiplier - 1.0) * policy.fiscal_amnesty
+        amnesty = while_on(policy.amnesty_repatriation_multiplier, policy.fiscal_amnesty)
         proceeds = p.criminal_proceeds_repatriated_gbp_month * amnesty * (1.0 - policy.amnesty_tax_rate * policy.fiscal_amnesty)
         savings = pop.household_savings_gbp
         savings += (p.household_savings_rate * shared.household_income_gbp).astype(np.float32)
