@@ -231,6 +231,22 @@ def test_a_removal_slowdown_spares_offenders(baseline):
     assert total(slow, "removals_offenders", **early) > 0.8 * total(baseline, "removals_offenders", **early)
 
 
+def test_a_decision_slowdown_holds_claims_in_the_queue(baseline):
+    """M8/M11: while a slowdown of decisions lasts (a lever, docs/experiments/decision-slowdown),
+    the Home Office decides at most that share of its throughput a month, so fewer claims are
+    decided and more wait (switched on here for the whole run)."""
+    slow = simulate("albania-uk", overrides=(("policy.decision_slowdown", True), ("policy.decision_slowdown_multiplier", 0.1)))
+    scale = baseline.manifest["agent_scale_people_per_agent"]
+    per_month = scenario("albania-uk").value("destination.asylum_decisions_per_month")
+    before_clearance = _decisions(slow).loc["2012-01":"2022-12"]
+    assert before_clearance.max() <= (np.floor(0.1 * per_month / scale) + 1) * scale + 1e-6
+    window = {"since": "2016-01", "until": "2022-12"}
+    decided = lambda r: total(r, "asylum_grants", **window) + total(r, "asylum_refusals", **window)  # noqa: E731
+    assert decided(slow) < 0.4 * decided(baseline)
+    waiting = lambda r: r.series.set_index("month").loc["2022-12", "asylum_pending"]  # noqa: E731
+    assert waiting(slow) > 1.5 * waiting(baseline)
+
+
 def test_the_2022_surge_and_2023_fall_of_boat_arrivals(baseline):
     year = lambda y: total(baseline, "arrivals_small_boat", f"{y}-01", f"{y}-12")  # noqa: E731
     assert year(2022) > 3 * year(2020)

@@ -356,7 +356,8 @@ class HomeOffice:
         model = self.model
         pol = model.p.policy
         clearance = while_on(pol.backlog_clearance_multiplier, pol.backlog_clearance)
-        agents = model.p.destination.asylum_decisions_per_month * clearance / model.scale
+        slowdown = while_on(pol.decision_slowdown_multiplier, pol.decision_slowdown)
+        agents = model.p.destination.asylum_decisions_per_month * clearance * slowdown / model.scale
         capacity = int(agents) + (model.random.random() < agents - int(agents))
         due = sorted(
             (a.decision_month, a.unique_id)

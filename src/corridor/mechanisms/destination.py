@@ -283,11 +283,12 @@ class Destination(Mechanism):
 
     def _decision_capacity(self, ctx, t) -> int:
         """Initial decisions this month, in agents: the Home Office's throughput (persons a month,
-        multiplied while a backlog clearance runs), rounded at random so that small capacities
-        keep their mean at any agent scale."""
+        multiplied while a slowdown or a backlog clearance runs), rounded at random so that small
+        capacities keep their mean at any agent scale."""
         policy = ctx.params.policy
         clearance = while_on(policy.backlog_clearance_multiplier, policy.backlog_clearance)
-        agents = ctx.p.asylum_decisions_per_month * clearance / ctx.scale
+        slowdown = while_on(policy.decision_slowdown_multiplier, policy.decision_slowdown)
+        agents = ctx.p.asylum_decisions_per_month * clearance * slowdown / ctx.scale
         whole = int(agents)
         return whole + int(ctx.streams.uniform_all("decision_capacity", t, 1)[0] < agents - whole)
 

@@ -56,6 +56,8 @@ class PolicyParams(MechanismParams):
     returns_agreement_claim_multiplier: Multiplier = bounded(1, 50, "on asylum claims of undocumented persons facing removal who never claimed")
     removal_slowdown: Switch
     removal_slowdown_multiplier: Multiplier = bounded(0, 1, "on removals of refused and undocumented persons (not offenders) while the slowdown lasts")
+    decision_slowdown: Switch
+    decision_slowdown_multiplier: Multiplier = bounded(0, 1, "on the Home Office's initial asylum decisions a month while the slowdown lasts")
     backlog_clearance: Switch
     backlog_clearance_multiplier: Multiplier = bounded(1, 50, "on the Home Office's initial asylum decisions a month while a backlog clearance runs")
     ad_takedown_share: Share = bounded(0, 1)
