@@ -188,8 +188,10 @@ def validation_frame(result: dict):
     """The validation table (per series and overall) as display rows."""
     import pandas as pd
 
+    from corridor.validation import series_label
+
     rows = [
-        [n + (" (scenario input)" if s.get("scenario_input") else ""), s["n"], f"{s['coverage50']:.2f}", f"{s['coverage90']:.2f}", f"{s['mase']:.2f}"]
+        [series_label(n, s), s["n"], f"{s['coverage50']:.2f}", f"{s['coverage90']:.2f}", f"{s['mase']:.2f}"]
         for n, s in result["series"].items()
     ]
     o = result["overall"]

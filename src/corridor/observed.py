@@ -295,6 +295,11 @@ class SeriesMap(BaseModel):
     # its out-of-sample points are then no forecast, and validation scores them apart
     scenario_input: str = ""
 
+    @property
+    def copied_by_scenario(self) -> bool:
+        """Whether the scenario's inputs copy this series (its out-of-sample points forecast nothing)."""
+        return bool(self.scenario_input.strip())
+
     @model_validator(mode="after")
     def _consistent(self) -> SeriesMap:
         if (self.aggregate == "ratio") != bool(self.denominator):
@@ -305,7 +310,7 @@ class SeriesMap(BaseModel):
             raise ValueError("`reason` says why a series or some periods are not fitted; this series is fitted")
         for p in self.not_fitted_periods:
             parse_period(p)
-        if self.scenario_input.strip() and self.fit:
+        if self.copied_by_scenario and self.fit:
             raise ValueError("a series the scenario's inputs copy (`scenario_input`) tests nothing when fitted: set fit: false")
         if self.noise.family == "beta" and self.aggregate not in ("ratio", "mean"):
             raise ValueError("a beta noise is for shares and rates (aggregate ratio or mean)")

@@ -96,6 +96,11 @@ def predictive_table(observables: pd.DataFrame, observed: dict[str, ObservedSeri
     return table
 
 
+def series_label(name: str, scores: dict) -> str:
+    """A series' name in a table, marked when the scenario's inputs copy it."""
+    return name + (" (scenario input)" if scores.get("scenario_input") else "")
+
+
 def score(
     points: pd.DataFrame, observed: dict[str, ObservedSeries], fitted: dict[str, bool], inputs: frozenset[str] = frozenset()
 ) -> dict:
@@ -158,7 +163,7 @@ def validate(
     observed = observed or load_observed()
     mapping = load_mapping()
     fitted = {n: mapping.series[n].fit for n in observed}
-    inputs = frozenset(n for n in observed if mapping.series[n].scenario_input.strip())
+    inputs = frozenset(n for n in observed if mapping.series[n].copied_by_scenario)
     table = predictive_table(observables, observed)
     result = {"from_year": from_year, "fit_until": fit_until, "uncertainty": UNCERTAINTY}
     result.update(score(table[table["year"] >= from_year], observed, fitted, inputs))
@@ -262,7 +267,7 @@ def _table(title: str, block: dict, console) -> None:
         table.add_column(col, justify="left" if col == "series" else "right", no_wrap=col == "series")
     for name, s in block["series"].items():
         table.add_row(
-            name + (" (input)" if s.get("scenario_input") else ""), "yes" if s["fitted"] else "no", str(s["n"]), f"{s['coverage50']:.2f}", f"{s['coverage90']:.2f}",
+            series_label(name, s), "yes" if s["fitted"] else "no", str(s["n"]), f"{s['coverage50']:.2f}", f"{s['coverage90']:.2f}",
             f"{s['crps']:,.4g}", f"{s['crps_scaled']:.2f}", f"{s['mase']:.2f}",
         )  # fmt: skip
     pools = (
